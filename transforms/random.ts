@@ -1,0 +1,173 @@
+/**
+ * Explicit randomness, as in jax.random: a key is two uint32 words; `split` and `foldIn` derive new
+ * keys; samplers turn a key into numbers. Nothing is stateful and nothing depends on the backend:
+ * bits come from Threefry-2x32 on the host (matching jax.random with `jax_threefry_partitionable`
+ * off, its default before JAX 0.5), so a key gives the same numbers on cpu, wasm and webgpu.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { randomBits, threefry2x32, threefryHash } from "./threefry.ts";
+import { abstractTensor, isAbstract } from "./abstract.ts";
+
+declare const keyBrand: unique symbol;
+/** A PRNG key: two uint32 words. Plain data: print it, store it in a checkpoint, send it to a worker. */
+export type Key = readonly [number, number] & { readonly [keyBrand]: true };
+
+export class KeyError extends Error {
+  override readonly name = "KeyError";
+}
+
+const asKey = (k0: number, k1: number) => Object.freeze([k0 >>> 0, k1 >>> 0]) as unknown as Key;
+
+/** Checks that `x` looks like a key (two uint32 words), so a wrong argument fails early and clearly. */
+export function isKey(x: unknown): x is Key {
+  return Array.isArray(x) && x.length === 2 && x.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff);
+}
+
+/** jax.random.PRNGKey(seed): [seed div 2^32, seed mod 2^32] for a non-negative integer seed. */
+export function PRNGKey(seed: number): Key {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new KeyError(`Cannot make a key from seed ${seed}: need an integer in [0, 2^53)`);
+  return asKey(Math.floor(seed / 2 ** 32), seed % 2 ** 32);
+}
+
+/** Makes a key from its two words, as stored in a checkpoint. */
+export function keyFromWords(words: ArrayLike<number>): Key {
+  if (!isKey(Array.from(words))) throw new KeyError(`Cannot make a key from [${Array.from(words)}]: need two uint32 words`);
+  return asKey(words[0], words[1]);
+}
+
+/** `n` new keys; none of them equals the input key or each other. */
+export function split(key: Key, n = 2): Key[] {
+  if (!Number.isInteger(n) || n < 1) throw new KeyError(`Cannot split a key into ${n} keys: need a positive integer`);
+  const counts = new Uint32Array(2 * n);
+  for (let i = 0; i < 2 * n; i++) counts[i] = i;
+  const bits = threefryHash(key[0], key[1], counts);
+  return Array.from({ length: n }, (_, i) => asKey(bits[2 * i], bits[2 * i + 1]));
+}
+
+/** A new key that depends on `key` and the integer `data` (a step, a layer index). */
+export function foldIn(key: Key, data: number): Key {
+  if (!Number.isSafeInteger(data) || data < 0) throw new KeyError(`Cannot fold ${data} into a key: need a non-negative integer`);
+  const out = new Uint32Array(2);
+  threefry2x32(key[0], key[1], Math.floor(data / 2 ** 32), data % 2 ** 32, out);
+  return asKey(out[0], out[1]);
+}
+
+/** FNV-1a over UTF-8: a stable 32-bit number for a name. */
+function hashName(name: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(name)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * One key per name, derived by name (Flax's rng streams): adding a sibling never changes another's
+ * key, so a new submodule leaves the initialisation of the existing ones as it was.
+ */
+export function keysFor<const N extends string>(key: Key, names: readonly N[]): Record<N, Key> {
+  return Object.fromEntries(names.map((name) => [name, foldIn(key, hashName(name))])) as Record<N, Key>;
+}
+
+type Shape = readonly number[];
+const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
+const f32 = Math.fround;
+
+/** Uniform float32 in [0, 1) from the top 23 bits of each word, exactly as jax.random.uniform. */
+function unitFloats(key: Key, n: number): Float32Array {
+  const bits = randomBits(key[0], key[1], n);
+  const out = new Float32Array(n);
+  const word = new Uint32Array(1);
+  const asFloat = new Float32Array(word.buffer);
+  for (let i = 0; i < n; i++) {
+    word[0] = (bits[i] >>> 9) | 0x3f800000;
+    out[i] = asFloat[0] - 1;
+  }
+  return out;
+}
+
+/** Host-side uniform samples in [min, max), float32. */
+export function uniformValues(key: Key, n: number, min = 0, max = 1): Float32Array {
+  const u = unitFloats(key, n);
+  const lo = f32(min), span = f32(f32(max) - lo);
+  for (let i = 0; i < n; i++) u[i] = Math.max(lo, f32(f32(u[i] * span) + lo));
+  return u;
+}
+
+/** Giles (2010) single-precision erfinv, the approximation XLA uses for float32. */
+function erfinv(x: number): number {
+  let w = -Math.log((1 - x) * (1 + x));
+  let p: number;
+  if (w < 5) {
+    w -= 2.5;
+    p = 2.81022636e-08;
+    for (const c of [3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]) p = c + p * w;
+  } else {
+    w = Math.sqrt(w) - 3;
+    p = -0.000200214257;
+    for (const c of [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]) p = c + p * w;
+  }
+  return p * x;
+}
+
+/** erf by its Taylor series: exact to ~1e-9 on |x| < 4, which is all truncation bounds need. */
+function erf(x: number): number {
+  if (Math.abs(x) >= 4) return Math.sign(x);
+  let term = x, sum = x;
+  for (let n = 1; n < 200 && Math.abs(term) > 1e-17; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+/** Host-side standard normals: sqrt(2) * erfinv(u), u uniform in (-1, 1), as jax.random.normal. */
+export function normalValues(key: Key, n: number): Float32Array {
+  const lo = -1 + 2 ** -24; // nextafter(-1, 0) in float32
+  const u = uniformValues(key, n, lo, 1);
+  for (let i = 0; i < n; i++) u[i] = Math.SQRT2 * erfinv(u[i]);
+  return u;
+}
+
+/** Host-side standard normals conditioned on [lower, upper], as jax.random.truncated_normal. */
+export function truncatedNormalValues(key: Key, n: number, lower = -2, upper = 2): Float32Array {
+  const a = erf(lower / Math.SQRT2), b = erf(upper / Math.SQRT2);
+  const u = uniformValues(key, n, a, b);
+  const lo = f32(lower) + 1e-6, hi = f32(upper) - 1e-6;
+  for (let i = 0; i < n; i++) u[i] = Math.min(hi, Math.max(lo, Math.SQRT2 * erfinv(u[i])));
+  return u;
+}
+
+type SamplerOptions = { readonly dtype?: "float32" };
+
+function sample(shape: Shape, values: (n: number) => Float32Array): tf.Tensor {
+  if (isAbstract()) return abstractTensor(shape, "float32");
+  return tf.tensor(values(sizeOf(shape)), shape as number[], "float32");
+}
+
+/** Uniform samples in [min, max). */
+export function uniform(key: Key, shape: Shape, opts: { min?: number; max?: number } & SamplerOptions = {}): tf.Tensor {
+  return sample(shape, (n) => uniformValues(key, n, opts.min ?? 0, opts.max ?? 1));
+}
+
+/** Normal samples with the given mean and standard deviation. */
+export function normal(key: Key, shape: Shape, opts: { mean?: number; std?: number } & SamplerOptions = {}): tf.Tensor {
+  const { mean = 0, std = 1 } = opts;
+  return sample(shape, (n) => normalValues(key, n).map((z) => mean + std * z));
+}
+
+/** Normal samples truncated to [lower, upper] standard deviations, then scaled by `std`. */
+export function truncatedNormal(
+  key: Key,
+  shape: Shape,
+  opts: { lower?: number; upper?: number; std?: number } & SamplerOptions = {},
+): tf.Tensor {
+  const { lower = -2, upper = 2, std = 1 } = opts;
+  return sample(shape, (n) => truncatedNormalValues(key, n, lower, upper).map((z) => std * z));
+}
+
+/** Boolean samples that are true with probability p. */
+export function bernoulli(key: Key, p: number, shape: Shape): tf.Tensor {
+  if (!(p >= 0 && p <= 1)) throw new KeyError(`Cannot sample bernoulli(p = ${p}): p must be in [0, 1]`);
+  if (isAbstract()) return abstractTensor(shape, "bool");
+  const u = unitFloats(key, sizeOf(shape));
+  return tf.tensor(Uint8Array.from(u, (x) => (x < p ? 1 : 0)), shape as number[], "bool");
+}

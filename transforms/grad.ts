@@ -29,7 +29,7 @@ export function valueAndGrad<P, A extends unknown[]>(
     const { leaves, paths, treedef } = treeFlatten(params as Tree<tf.Tensor>);
     const bad = leaves.findIndex((l) => !(l instanceof tf.Tensor) || l.dtype !== "float32");
     if (bad >= 0) throw new GradError(`Cannot differentiate with respect to '${paths[bad]}': it is not a float32 tensor`);
-    let aux: tf.TensorContainer = null;
+    let aux: tf.TensorContainer | undefined;
     const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
       const out = f(treeUnflatten(treedef, xs) as P, ...args);
       if (out instanceof tf.Tensor) {

@@ -30,8 +30,8 @@ export function valueAndGrad<P, A extends unknown[]>(
     const bad = leaves.findIndex((l) => !(l instanceof tf.Tensor) || l.dtype !== "float32");
     if (bad >= 0) throw new GradError(`Cannot differentiate with respect to '${paths[bad]}': it is not a float32 tensor`);
     let aux: tf.TensorContainer | undefined;
-    const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
-      const out = f(treeUnflatten(treedef, xs) as P, ...args);
+    const forward = () => {
+      const out = f(treeUnflatten(treedef, leaves) as P, ...args);
       if (out instanceof tf.Tensor) {
         if (opts.hasAux) throw new GradError("f returned a bare loss but hasAux was set: return {loss, aux}");
         return checkScalar(out);
@@ -40,7 +40,10 @@ export function valueAndGrad<P, A extends unknown[]>(
       // aux would be disposed with the forward scope: keep it for the caller.
       aux = keepAll(out.aux);
       return checkScalar(out.loss);
-    })(leaves);
+    };
+    // tf.valueAndGrads throws when any input is unused; the engine call with allowNoGradients
+    // returns undefined for those instead, which become zeros below.
+    const { value, grads } = tf.engine().gradients(forward, leaves, undefined, true);
     const filled = leaves.map((l, i) => grads[i] ?? tf.zerosLike(l));
     const tree = treeUnflatten(treedef, filled) as Grads<P>;
     return opts.hasAux ? { value: value as tf.Scalar, aux, grads: tree } : { value: value as tf.Scalar, grads: tree };

@@ -1,0 +1,49 @@
+/**
+ * Latent causal model (§3.3): a transformer over x = (x_1..x_T) with the chunk-causal mask of Eq. 8
+ * (plus, in training, the Combiner-output masking) -> h = (h_1..h_T); h_t is trained to predict
+ * x_{t+1} (losses.ts). Positions: a learned embedding of the token's index inside its chunk ([m, D],
+ * sized by m only) plus the fixed chunk-time sinusoid, so T (and the frame count) adds no parameters.
+ *
+ * Letters: B batch, T chunks, m tokens per chunk, D width.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { truncNormal } from "../transforms/initializers.ts";
+import { type Key, keysFor } from "../transforms/random.ts";
+import { stackConfig } from "./combiner/causal_transformer.ts";
+import { addChunkTime, flatten, unflatten } from "./combiner/chunk_time.ts";
+import { combinerTokens, type MirasolConfig } from "./config.ts";
+import * as transformer from "./layers/transformer.ts";
+
+export type LatentParams = {
+  /** [m, D] position of a token inside its chunk; absent without a Combiner (u carries positions). */
+  readonly token_pos?: tf.Tensor;
+  readonly layers: ReturnType<typeof transformer.initStack>;
+};
+
+export function init(key: Key, c: MirasolConfig): LatentParams {
+  const k = keysFor(key, ["token_pos", "layers"]);
+  const layers = transformer.initStack(k.layers, stackConfig(c, c.latentDepth));
+  // Without a Combiner, m = n grows with K: a table sized by it would tie parameters to frame count.
+  if (c.combiner.kind === "none") return { layers };
+  return { token_pos: truncNormal(k.token_pos, [combinerTokens(c), c.width.dim], 0.02), layers };
+}
+
+/**
+ * x [B, T, m, D] -> h [B, T, m, D]. `mask` is [T*m, T*m] or [B, 1, T*m, T*m]
+ * (combiner_masking.latentMask): it must be chunk-causal for h_t to depend on x_1..x_t only.
+ */
+export function apply(
+  p: LatentParams,
+  x: tf.Tensor,
+  opts: { readonly mask: tf.Tensor; readonly train: boolean; readonly key?: Key; readonly dropout?: number },
+): tf.Tensor4D {
+  const [, T, m, D] = x.shape;
+  const input = addChunkTime(p.token_pos ? tf.add(x, tf.reshape(p.token_pos, [1, 1, m, D])) : x); // [B, T, m, D]
+  const h = transformer.applyStack(p.layers, flatten(input), {
+    mask: opts.mask,
+    train: opts.train,
+    key: opts.key,
+    dropout: opts.dropout,
+  }); // [B, T*m, D]
+  return unflatten(h, T);
+}

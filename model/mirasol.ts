@@ -1,0 +1,199 @@
+/**
+ * Mirasol3B (Piergiovanni et al., CVPR 2024), the whole model as `init` / `forward` / `loss` over one
+ * parameter tree:
+ *   video, audio --(encoders, per chunk)--> u --(Combiner, chunk-causal)--> x
+ *   x --(random masking in training; latent causal model)--> h
+ *   h --(reconstruction transformer)--> prediction of v_small of the next chunk
+ *   text --(decoder: causal self-attention, cross-attention to all of h)--> logits
+ *
+ * Letters: B batch, N frames, T chunks, n = f + s tokens per chunk, m Combiner outputs, D width,
+ * L text length, V vocab, P reconstruction target size.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { foldIn, type Key, keysFor } from "../transforms/random.ts";
+import * as audioEncoder from "./audio_encoder.ts";
+import * as combiner from "./combiner/mod.ts";
+import { combinerMask } from "./combiner_masking.ts";
+import { type MirasolConfig, validateConfig } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+import { type MirasolBatch, validateBatch } from "./inputs.ts";
+import * as latent from "./latent.ts";
+import { latentLoss, reconstructionLoss, textLoss, totalLoss } from "./losses.ts";
+import * as reconstruction from "./reconstruction.ts";
+import * as textDecoder from "./text_decoder.ts";
+import * as videoEncoder from "./video_encoder.ts";
+
+type StackParams = videoEncoder.StackParams;
+
+export type MirasolParams = {
+  /** The ViT shared by video and audio (only when `shareBackbone`). */
+  readonly backbone?: StackParams;
+  readonly video_encoder: videoEncoder.VideoEncoderParams & { readonly backbone?: StackParams };
+  readonly audio_encoder: audioEncoder.AudioEncoderParams & { readonly backbone?: StackParams };
+  readonly combiner: combiner.CombinerParams;
+  /** Absent when `latentDepth` is 0 (Tab. 5a ablation: h = x). */
+  readonly latent?: latent.LatentParams;
+  readonly reconstruction: reconstruction.ReconstructionParams;
+  readonly text_decoder: textDecoder.TextDecoderParams;
+};
+
+export type ForwardOptions = {
+  readonly config: MirasolConfig;
+  /** Enables dropout and the Combiner-output masking; both need `key` then. */
+  readonly train: boolean;
+  readonly key?: Key;
+};
+
+export type ForwardOutput = {
+  /** Encoder outputs, video then audio tokens of each chunk: [B, T, n, D]. */
+  readonly u: tf.Tensor4D;
+  /** Combiner outputs [B, T, m, D]. */
+  readonly x: tf.Tensor4D;
+  /** Latent causal model outputs [B, T, m, D]; h_t predicts x_{t+1}. */
+  readonly h: tf.Tensor4D;
+  /** Text logits [B, L, V]; logits[:, l] predict text[:, l+1]. */
+  readonly logits: tf.Tensor3D;
+  /** Predictions made at chunk t of chunk t+1's v_small [B, T, P_v] (and pooled audio [B, T, P_a]). */
+  readonly reconstruction: { readonly video: tf.Tensor3D; readonly audio?: tf.Tensor3D };
+};
+
+export function init(key: Key, config: MirasolConfig): MirasolParams {
+  const c = validateConfig(config);
+  const k = keysFor(key, [
+    "backbone",
+    "video_encoder",
+    "audio_encoder",
+    "combiner",
+    "latent",
+    "reconstruction",
+    "text_decoder",
+  ]);
+  const video = videoEncoder.init(k.video_encoder, c);
+  const audio = audioEncoder.init(k.audio_encoder, c);
+  const rest = {
+    combiner: combiner.init(k.combiner, c),
+    ...(c.latentDepth > 0 ? { latent: latent.init(k.latent, c) } : {}),
+    reconstruction: reconstruction.init(k.reconstruction, c),
+    text_decoder: textDecoder.init(k.text_decoder, c),
+  };
+  if (c.shareBackbone) {
+    return {
+      backbone: videoEncoder.initBackbone(k.backbone, c),
+      video_encoder: video,
+      audio_encoder: audio,
+      ...rest,
+    };
+  }
+  return {
+    video_encoder: { ...video, backbone: videoEncoder.initBackbone(foldIn(k.backbone, 0), c) },
+    audio_encoder: { ...audio, backbone: videoEncoder.initBackbone(foldIn(k.backbone, 1), c) },
+    ...rest,
+  };
+}
+
+function backbones(p: MirasolParams, c: MirasolConfig): { video: StackParams; audio: StackParams } {
+  const video = c.shareBackbone ? p.backbone : p.video_encoder.backbone;
+  const audio = c.shareBackbone ? p.backbone : p.audio_encoder.backbone;
+  if (!video || !audio) {
+    throw new ConfigError({
+      action: "run Mirasol",
+      reason: `params have no ${
+        c.shareBackbone ? "shared backbone" : "per-modality backbones"
+      } but config.shareBackbone is ${c.shareBackbone}`,
+    });
+  }
+  return { video, audio };
+}
+
+/** u [B, T, n, D] from the raw inputs: each chunk encoded on its own, so u_t depends on chunk t only. */
+export function encode(
+  p: MirasolParams,
+  batch: Pick<MirasolBatch, "video" | "audio">,
+  opts: ForwardOptions,
+): tf.Tensor4D {
+  const { config: c, train } = opts;
+  const k = opts.key && keysFor(opts.key, ["video", "audio"]);
+  const bb = backbones(p, c);
+  return tf.tidy(() => {
+    const v = videoEncoder.apply(p.video_encoder, bb.video, batch.video, { config: c, train, key: k?.video }); // [B, T, f, D]
+    const a = audioEncoder.apply(p.audio_encoder, bb.audio, batch.audio, { config: c, train, key: k?.audio }); // [B, T, s, D]
+    return tf.concat([v, a], 2) as tf.Tensor4D; // [B, T, f+s, D]
+  });
+}
+
+/** Combiner-output masking (training only), then the latent causal model: x -> h. */
+function runLatent(
+  p: latent.LatentParams,
+  x: tf.Tensor4D,
+  c: MirasolConfig,
+  train: boolean,
+  maskKey?: Key,
+  key?: Key,
+): tf.Tensor4D {
+  const [B, T, m] = x.shape;
+  const { mask } = combinerMask({ train, ratio: c.combinerMaskRatio, key: maskKey }, {
+    batch: B,
+    chunks: T,
+    tokens: m,
+  });
+  return latent.apply(p, x, { mask, train, key, dropout: c.dropout });
+}
+
+/** The whole model on one batch (validated first). */
+export function forward(p: MirasolParams, batch: MirasolBatch, opts: ForwardOptions): ForwardOutput {
+  const { config: c, train } = opts;
+  validateBatch(batch, c);
+  const k = opts.key && keysFor(opts.key, ["encode", "combiner", "mask", "latent", "reconstruction", "text"]);
+  return tf.tidy(() => {
+    const u = encode(p, batch, { config: c, train, key: k?.encode });
+    const x = combiner.apply(p.combiner, u, { config: c, train, key: k?.combiner }); // [B, T, m, D]
+    const h = p.latent ? runLatent(p.latent, x, c, train, k?.mask, k?.latent) : x; // [B, T, m, D]
+    const recon = reconstruction.apply(p.reconstruction, h, {
+      train,
+      key: k?.reconstruction,
+      dropout: c.dropout,
+    });
+    const logits = textDecoder.apply(p.text_decoder, batch.text, batch.textMask, h, {
+      train,
+      key: k?.text,
+      dropout: c.dropout,
+    }); // [B, L, V]
+    return { u, x, h, logits, reconstruction: recon };
+  }) as ForwardOutput;
+}
+
+export type LossOutput = {
+  readonly latent: tf.Scalar;
+  readonly reconstruction: tf.Scalar;
+  readonly text: tf.Scalar;
+  /** Weighted by `config.losses`. */
+  readonly total: tf.Scalar;
+};
+
+/** Every loss term of §3.5 and their weighted total. */
+export function loss(p: MirasolParams, batch: MirasolBatch, opts: ForwardOptions): LossOutput {
+  const c = opts.config;
+  return tf.tidy(() => {
+    const out = forward(p, batch, opts);
+    // Without a latent model there is nothing that predicts x_{t+1}: the term is 0.
+    const latentTerm = p.latent
+      ? latentLoss(out.h, out.x, { stopGradient: c.latentStopGradient })
+      : tf.scalar(0);
+    const videoTerm = reconstructionLoss(
+      out.reconstruction.video,
+      reconstruction.videoTargets(batch.video, c),
+    );
+    const reconTerm = out.reconstruction.audio
+      ? tf.div(
+        tf.add(
+          videoTerm,
+          reconstructionLoss(out.reconstruction.audio, reconstruction.audioTargets(batch.audio, c)),
+        ),
+        2,
+      ) as tf.Scalar
+      : videoTerm;
+    const textTerm = textLoss(out.logits, batch.text, batch.textMask, batch.lossMask);
+    const terms = { latent: latentTerm, reconstruction: reconTerm, text: textTerm };
+    return { ...terms, total: totalLoss(terms, c.losses) };
+  });
+}

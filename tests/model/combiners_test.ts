@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import * as tf from "@tensorflow/tfjs-core";
+import { setBackend } from "../../transforms/backend.ts";
+import { normalValues, PRNGKey } from "../../transforms/random.ts";
+import * as combiner from "../../model/combiner/mod.ts";
+import { combinerMask, latentMask, maskedPerChunk, sampleKeep } from "../../model/combiner_masking.ts";
+import {
+  type CombinerKind,
+  combinerOfKind,
+  type MirasolConfig,
+  tiny,
+  withCombiner,
+  withFrames,
+} from "../../model/config.ts";
+import * as latent from "../../model/latent.ts";
+import * as transformer from "../../model/layers/transformer.ts";
+import { chunkCausalMask } from "../../model/masks.ts";
+
+await setBackend("wasm");
+
+const KINDS: readonly CombinerKind[] = ["causal_transformer", "ttm", "perceiver", "cls"];
+const T = 4, n = 12, m = 4, D = tiny.width.dim, B = 2;
+const configFor = (kind: CombinerKind, chunks = T): MirasolConfig =>
+  withCombiner(withFrames(tiny, 4 * chunks, chunks), combinerOfKind(kind, { layers: 2, outTokens: m }));
+const randomU = (seed: number, chunks = T) => normalValues(PRNGKey(seed), B * chunks * n * D);
+
+// 20 cases per Combiner (two applies each), fixed seed 31: cheap enough, and each case checks all t < t'.
+for (const kind of KINDS) {
+  Deno.test(`${kind} Combiner: x_t depends only on u_1..u_t (perturbing chunk t' leaves every x_t, t < t', bit-identical)`, () => {
+    const c = configFor(kind);
+    const p = combiner.init(PRNGKey(1), c);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: T - 1 }), fc.nat(), (tp, seed) => {
+        const u = randomU(seed);
+        const changed = u.slice();
+        const noise = normalValues(PRNGKey(seed + 1), n * D);
+        for (let b = 0; b < B; b++) {
+          for (let i = 0; i < n * D; i++) changed[((b * T + tp) * n) * D + i] += noise[i];
+        }
+        const run = (x: Float32Array) =>
+          tf.tidy(() =>
+            combiner.apply(p, tf.tensor(x, [B, T, n, D]), { config: c, train: false }).arraySync()
+          );
+        const [a, b] = [run(u), run(changed)];
+        assert.deepEqual([a.length, a[0].length, a[0][0].length, a[0][0][0].length], [B, T, m, D]);
+        for (let s = 0; s < B; s++) {
+          for (let t = 0; t < tp; t++) assert.deepEqual(b[s][t], a[s][t], `chunk ${tp} leaked into x_${t}`);
+          assert.notDeepEqual(b[s][tp], a[s][tp], `x_${tp} ignored its own chunk`);
+        }
+      }),
+      { numRuns: 20, seed: 31 },
+    );
+  });
+}
+
+Deno.test("the causal Transformer Combiner keeps the LAST m outputs of each chunk of a chunk-causal stack", () => {
+  const c = configFor("causal_transformer");
+  const p = combiner.init(PRNGKey(2), c) as combiner.causalTransformer.CausalTransformerCombinerParams;
+  const u = tf.tensor(randomU(3), [B, T, n, D]);
+  const x = combiner.apply(p, u, { config: c, train: false });
+  // Oracle: the same stack on [B, T*n, D] (with the chunk-time sinusoid), outputs n-m..n-1 of each chunk.
+  const ref = tf.tidy(() => {
+    const pos = tf.reshape(
+      tf.tensor2d(
+        Array.from(
+          { length: T },
+          (_, t) =>
+            Array.from(
+              { length: D },
+              (_, i) => (i < D / 2
+                ? Math.sin(t * Math.pow(10000, -i / (D / 2)))
+                : Math.cos(t * Math.pow(10000, -(i - D / 2) / (D / 2)))),
+            ),
+        ),
+      ),
+      [1, T, 1, D],
+    );
+    const y = transformer.applyStack(p.layers, tf.reshape(tf.add(u, pos), [B, T * n, D]), {
+      mask: chunkCausalMask(T, n),
+    });
+    return tf.slice(tf.reshape(y, [B, T, n, D]), [0, 0, n - m, 0], [B, T, m, D]);
+  });
+  assert.ok(tf.max(tf.abs(tf.sub(x, ref))).dataSync()[0] < 1e-5);
+});
+
+Deno.test("TTM: the state carried between steps is the memory [B, S, D], the same size whatever T is", () => {
+  const sizes = [1, 2, 3, 5, 8].map((chunks) => {
+    const c = configFor("ttm", chunks);
+    const p = combiner.init(PRNGKey(4), c) as combiner.ttm.TtmCombinerParams;
+    const { x, state } = combiner.ttm.applyWithState(p, tf.tensor(randomU(5, chunks), [B, chunks, n, D]), {
+      config: c,
+      train: false,
+    });
+    assert.deepEqual(x.shape, [B, chunks, m, D]);
+    return JSON.stringify(Object.entries(state).map(([k, v]) => [k, v.shape]));
+  });
+  assert.equal(new Set(sizes).size, 1, `state sizes vary with T: ${sizes.join(" ")}`);
+  const c = configFor("ttm");
+  assert.equal(
+    sizes[0],
+    JSON.stringify([["memory", [B, c.combiner.kind === "ttm" ? c.combiner.memoryTokens : 0, D]]]),
+  );
+});
+
+Deno.test("TTM: stepping chunk by chunk (streaming) gives exactly the x of the whole-sequence apply", () => {
+  const c = configFor("ttm");
+  const p = combiner.init(PRNGKey(6), c) as combiner.ttm.TtmCombinerParams;
+  const u = tf.tensor(randomU(7), [B, T, n, D]);
+  const whole = combiner.apply(p, u, { config: c, train: false }).arraySync();
+  let state = combiner.ttm.initState(p, B);
+  for (let t = 0; t < T; t++) {
+    const step = combiner.ttm.step(
+      p,
+      state,
+      tf.reshape(tf.slice(u, [0, t, 0, 0], [B, 1, n, D]), [B, n, D]),
+      t,
+      { train: false },
+    );
+    // Each step sees [memory (S tokens), u_t (n tokens)] only: its input size does not grow with t.
+    assert.deepEqual(step.state.memory.shape, state.memory.shape);
+    assert.deepEqual(step.x.arraySync(), whole.map((s) => s[t]));
+    state = step.state;
+  }
+});
+
+Deno.test("Combiner outputs are finite for every kind", () => {
+  for (const kind of KINDS) {
+    const c = configFor(kind);
+    const x = combiner.apply(combiner.init(PRNGKey(8), c), tf.tensor(randomU(9), [B, T, n, D]), {
+      config: c,
+      train: false,
+    });
+    assert.ok(tf.all(tf.isFinite(x)).dataSync()[0], kind);
+  }
+});
+
+// ---- Combiner-output masking (§3.6) ----
+
+Deno.test("masking hides round(ratio*m) tokens per chunk, never all of them, and every attention row sees a key (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.double({ min: 0, max: 0.99, noNaN: true }),
+      fc.nat(),
+      (batch, chunks, tokens, ratio, seed) => {
+        const keep = sampleKeep(PRNGKey(seed), { batch, chunks, tokens }, ratio);
+        const masked = maskedPerChunk(tokens, ratio);
+        assert.ok(masked <= tokens - 1 && masked === Math.min(tokens - 1, Math.round(ratio * tokens)));
+        for (let c = 0; c < batch * chunks; c++) {
+          const kept = keep.slice(c * tokens, (c + 1) * tokens).reduce((a, b) => a + b, 0);
+          assert.equal(kept, tokens - masked);
+        }
+        const len = chunks * tokens;
+        const mask = latentMask(chunks, tokens, keep).dataSync();
+        for (let b = 0; b < batch; b++) {
+          for (let i = 0; i < len; i++) {
+            let seen = 0;
+            for (let j = 0; j < len; j++) {
+              const v = mask[(b * len + i) * len + j];
+              if (Math.floor(j / tokens) > Math.floor(i / tokens)) {
+                assert.equal(v, 0, "mask must stay chunk-causal");
+              } else assert.equal(v, keep[b * len + j], "a key is visible iff it is kept");
+              seen += v;
+            }
+            assert.ok(seen >= 1, `row ${i} of sample ${b} sees nothing`);
+          }
+        }
+      },
+    ),
+    { numRuns: 100, seed: 41 },
+  );
+});
+
+Deno.test("nothing is masked when train is false, or when the ratio is 0", () => {
+  const plain = latentMask(T, m).arraySync();
+  for (const opts of [{ train: false, ratio: 0.75 }, { train: true, ratio: 0, key: PRNGKey(1) }]) {
+    const { mask, keep } = combinerMask(opts, { batch: B, chunks: T, tokens: m });
+    assert.equal(keep, undefined);
+    assert.deepEqual(mask.arraySync(), plain);
+  }
+  assert.throws(
+    () => combinerMask({ train: true, ratio: 0.75 }, { batch: B, chunks: T, tokens: m }),
+    /no key/,
+  );
+});
+
+Deno.test("a masked token is hidden from the latent model as a key; h stays finite", () => {
+  const c = configFor("causal_transformer");
+  const p = latent.init(PRNGKey(10), c);
+  const { mask, keep } = combinerMask({ train: true, ratio: 0.75, key: PRNGKey(11) }, {
+    batch: B,
+    chunks: T,
+    tokens: m,
+  });
+  const x = normalValues(PRNGKey(12), B * T * m * D);
+  const run = (v: Float32Array) =>
+    tf.tidy(() => latent.apply(p, tf.tensor(v, [B, T, m, D]), { mask, train: false }).arraySync());
+  const h = run(x);
+  assert.ok(h.flat(3).every(Number.isFinite));
+  const maskedAt = keep!.findIndex((k, i) => k === 0 && i < T * m); // a masked token of sample 0
+  const keptAt = keep!.findIndex((k, i) =>
+    k === 1 && i < T * m && Math.floor(i / m) === Math.floor(maskedAt / m)
+  );
+  const bumped = (at: number) => {
+    const v = x.slice();
+    for (let i = 0; i < D; i++) v[at * D + i] += 1;
+    return run(v)[0];
+  };
+  const hm = bumped(maskedAt), hk = bumped(keptAt);
+  for (let j = 0; j < T * m; j++) {
+    const [t, i] = [Math.floor(j / m), j % m];
+    if (j !== maskedAt) {
+      assert.deepEqual(hm[t][i], h[0][t][i], `masked token ${maskedAt} was read by query ${j}`);
+    }
+  }
+  const sameChunkOther = Math.floor(keptAt / m) * m + ((keptAt + 1) % m);
+  assert.notDeepEqual(
+    hk[Math.floor(sameChunkOther / m)][sameChunkOther % m],
+    h[0][Math.floor(sameChunkOther / m)][sameChunkOther % m],
+  );
+});

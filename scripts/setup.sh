@@ -28,3 +28,8 @@ if ! .venv/bin/python -c "import tensorflow" >/dev/null 2>&1; then
   python3 -m venv .venv
   .venv/bin/pip install --retries 0 -q tensorflow-cpu==2.21.0 numpy >&2
 fi
+# Reference tokenizer libraries: the tokenizer tests compare our ids with theirs.
+if ! .venv/bin/python -c "import tokenizers, sentencepiece" >/dev/null 2>&1; then
+  log "python: installing reference tokenizers into .venv"
+  .venv/bin/pip install --retries 0 -q tokenizers==0.23.2 sentencepiece==0.2.2 >&2
+fi

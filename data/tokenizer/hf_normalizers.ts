@@ -1,0 +1,100 @@
+/**
+ * Hugging Face tokenizer.json normalizers: string -> string rewrites applied before
+ * pre-tokenization. Each JSON `type` maps to one function; an unknown type is an error that names
+ * it, never a silent pass-through.
+ */
+import { applyCharsmap, parseCharsmap } from "./charsmap.ts";
+import { bytesToUnicode, isWhitespace, patternOf } from "./hf_split.ts";
+
+export type Normalize = (text: string) => string;
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** Rust's `char::is_control` as tokenizers' BertNormalizer uses it: category C, minus tab/newlines. */
+const isControl = (ch: string) => ch !== "\t" && ch !== "\n" && ch !== "\r" && /^\p{C}$/u.test(ch);
+
+function isChineseChar(cp: number): boolean {
+  return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x20000 && cp <= 0x2a6df) ||
+    (cp >= 0x2a700 && cp <= 0x2b73f) || (cp >= 0x2b740 && cp <= 0x2b81f) ||
+    (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+    (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x2f800 && cp <= 0x2fa1f);
+}
+
+function bertNormalizer(spec: Json): Normalize {
+  const lowercase = spec.lowercase ?? true;
+  const stripAccents = spec.strip_accents ?? lowercase;
+  return (text) => {
+    let s = text;
+    if (spec.clean_text ?? true) {
+      let out = "";
+      for (const ch of s) {
+        if (ch === "\0" || ch === "\ufffd" || isControl(ch)) continue;
+        out += isWhitespace(ch) || ch === "\t" || ch === "\n" || ch === "\r" ? " " : ch;
+      }
+      s = out;
+    }
+    if (spec.handle_chinese_chars ?? true) {
+      let out = "";
+      for (const ch of s) out += isChineseChar(ch.codePointAt(0)!) ? ` ${ch} ` : ch;
+      s = out;
+    }
+    if (stripAccents) s = s.normalize("NFD").replace(/\p{Mn}/gu, "");
+    if (lowercase) s = s.toLowerCase();
+    return s;
+  };
+}
+
+function base64Bytes(text: string): Uint8Array {
+  const raw = atob(text);
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
+export function buildNormalizer(spec: Json): Normalize {
+  if (spec === null || spec === undefined) return (s) => s;
+  switch (spec.type) {
+    case "Sequence": {
+      const steps = (spec.normalizers as Json[]).map(buildNormalizer);
+      return (s) => steps.reduce((acc, f) => f(acc), s);
+    }
+    case "NFC":
+    case "NFD":
+    case "NFKC":
+    case "NFKD":
+      return (s) => s.normalize(spec.type);
+    case "Lowercase":
+      return (s) => s.toLowerCase();
+    case "StripAccents":
+      return (s) => s.replace(/\p{M}/gu, "");
+    case "BertNormalizer":
+      return bertNormalizer(spec);
+    case "Strip": {
+      const left = spec.strip_left ?? true, right = spec.strip_right ?? true;
+      return (s) => {
+        const chars = [...s];
+        let a = 0, b = chars.length;
+        while (left && a < b && isWhitespace(chars[a])) a++;
+        while (right && b > a && isWhitespace(chars[b - 1])) b--;
+        return chars.slice(a, b).join("");
+      };
+    }
+    case "Replace": {
+      const re = patternOf(spec.pattern, "Replace normalizer");
+      return (s) => s.replace(re, () => spec.content);
+    }
+    case "Prepend":
+      return (s) => s.length > 0 ? spec.prepend + s : s;
+    case "Precompiled": {
+      if (!spec.precompiled_charsmap) return (s) => s;
+      const map = parseCharsmap(base64Bytes(spec.precompiled_charsmap));
+      return (s) => applyCharsmap(map, s);
+    }
+    case "ByteLevel": {
+      const table = bytesToUnicode();
+      return (s) => Array.from(new TextEncoder().encode(s), (b) => table[b]).join("");
+    }
+    default:
+      throw new Error(`normalizer type ${JSON.stringify(spec.type)} is not supported`);
+  }
+}

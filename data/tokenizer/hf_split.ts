@@ -1,0 +1,109 @@
+/**
+ * Text primitives shared by the Hugging Face normalizers, pre-tokenizers and decoders. Chiefly
+ * `SplitDelimiterBehavior`: how the pieces a pattern matches are kept when a string is split on
+ * them (Metaspace, Bert, Digits, Split, ... are all built from it).
+ */
+
+export type SplitBehavior = "Removed" | "Isolated" | "MergedWithPrevious" | "MergedWithNext" | "Contiguous";
+
+type Part = { text: string; match: boolean };
+
+/** Splits `text` at the matches of `pattern` (a global regex) or of single characters passing `pattern`. */
+export function splitOn(
+  text: string,
+  pattern: RegExp | ((ch: string) => boolean),
+  behavior: SplitBehavior,
+  invert = false,
+): string[] {
+  const parts: Part[] = [];
+  const push = (t: string, match: boolean) =>
+    t.length > 0 && parts.push({ text: t, match: match !== invert });
+  if (typeof pattern === "function") {
+    let gap = "";
+    for (const ch of text) {
+      if (pattern(ch)) {
+        push(gap, false);
+        gap = "";
+        push(ch, true);
+      } else gap += ch;
+    }
+    push(gap, false);
+  } else {
+    let last = 0;
+    for (const m of text.matchAll(pattern)) {
+      if (m[0].length === 0) continue; // empty matches split nothing
+      push(text.slice(last, m.index), false);
+      push(m[0], true);
+      last = m.index! + m[0].length;
+    }
+    push(text.slice(last), false);
+  }
+  return mergeParts(parts, behavior);
+}
+
+function mergeParts(parts: Part[], behavior: SplitBehavior): string[] {
+  switch (behavior) {
+    case "Removed":
+      return parts.filter((p) => !p.match).map((p) => p.text);
+    case "Isolated":
+      return parts.map((p) => p.text);
+    case "Contiguous": {
+      const out: string[] = [];
+      let previousMatch = false;
+      for (const p of parts) {
+        if (p.match && previousMatch) out[out.length - 1] += p.text;
+        else out.push(p.text);
+        previousMatch = p.match;
+      }
+      return out;
+    }
+    case "MergedWithPrevious": {
+      const out: string[] = [];
+      let previousMatch = false;
+      for (const p of parts) {
+        if (p.match && !previousMatch && out.length > 0) out[out.length - 1] += p.text;
+        else out.push(p.text);
+        previousMatch = p.match;
+      }
+      return out;
+    }
+    case "MergedWithNext": {
+      // walk from the end: a match is glued to the piece that follows it
+      const out: string[] = [];
+      let previousMatch = false;
+      for (let i = parts.length - 1; i >= 0; i--) {
+        const p = parts[i];
+        if (p.match && !previousMatch && out.length > 0) out[out.length - 1] = p.text + out[out.length - 1];
+        else out.push(p.text);
+        previousMatch = p.match;
+      }
+      return out.reverse();
+    }
+  }
+}
+
+/** Rust's `char::is_whitespace` (Unicode White_Space). */
+export const isWhitespace = (ch: string) => /^\p{White_Space}$/u.test(ch);
+/** `char::is_ascii_punctuation() || is_punctuation()` as the Bert and Punctuation pre-tokenizers test it. */
+export const isPunctuation = (ch: string) => /^[!-\/:-@\[-`{-~]$/.test(ch) || /^\p{P}$/u.test(ch);
+
+/** A pattern field: `{String: "..."}` is literal, `{Regex: "..."}` a regular expression. */
+// deno-lint-ignore no-explicit-any
+export function patternOf(pattern: any, where: string): RegExp {
+  if (typeof pattern?.String === "string") {
+    return new RegExp(pattern.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
+  }
+  if (typeof pattern?.Regex === "string") return new RegExp(pattern.Regex, "gu");
+  throw new Error(`${where}: pattern ${JSON.stringify(pattern)} is neither {String} nor {Regex}`);
+}
+
+/** GPT-2's byte -> printable character table: bytes that print as themselves keep their code. */
+export function bytesToUnicode(): string[] {
+  const table: string[] = new Array(256);
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    table[b] = String.fromCodePoint(printable ? b : 256 + extra++);
+  }
+  return table;
+}

@@ -1,0 +1,325 @@
+/**
+ * SentencePiece `.model` files (Kudo & Richardson 2018): a ModelProto read with our own wire
+ * reader, then the normalizer (precompiled charsmap, dummy prefix, whitespace escaping as U+2581)
+ * and the unigram (Viterbi) or BPE (score-ordered merges) segmentation of the C++ library, with
+ * byte fallback and runs of unknown characters fused into one UNK as it does.
+ */
+import { Effect } from "effect";
+import { readFile } from "node:fs/promises";
+import { asBool, asBytes, asFloat, asInt, asString, type WireField, wireFields } from "./protobuf_reader.ts";
+import { type Charsmap, normalizePrefix, parseCharsmap } from "./charsmap.ts";
+import { byteKey, viterbi } from "./unigram.ts";
+import { resolveSpecialIds, type SpecialTokenNames, type Tokenizer, TokenizerError } from "./tokenizer.ts";
+
+const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
+const SPACE = new Uint8Array([0xe2, 0x96, 0x81]); // U+2581, SentencePiece's visible space
+const UNKNOWN_PENALTY = 10;
+const FLT_MIN = 1.1754943508222875e-38; // max_score_ starts here in unigram_model.cc
+
+type Piece = { readonly text: string; readonly key: string; readonly score: number; readonly type: number };
+
+export type SentencePieceModel = {
+  readonly pieces: readonly Piece[];
+  readonly modelType: "unigram" | "bpe";
+  readonly byteFallback: boolean;
+  readonly treatWhitespaceAsSuffix: boolean;
+  readonly ids: { readonly unk: number; readonly bos: number; readonly eos: number; readonly pad: number };
+  readonly unkSurface: string;
+  readonly charsmap: Charsmap | undefined;
+  readonly addDummyPrefix: boolean;
+  readonly removeExtraWhitespaces: boolean;
+  readonly escapeWhitespaces: boolean;
+};
+
+const each = (bytes: Uint8Array, f: (field: WireField) => void) => {
+  for (const field of wireFields(bytes)) f(field);
+};
+
+/** Reads a ModelProto; throws `TokenizerError` for a model this reader cannot segment with. */
+export function parseSentencePieceModel(bytes: Uint8Array, source: string): SentencePieceModel {
+  const encoder = new TextEncoder();
+  const pieces: Piece[] = [];
+  let modelType = 1, byteFallback = false, suffix = false, unkSurface = " \u2047 ";
+  const ids = { unk: 0, bos: 1, eos: 2, pad: -1 };
+  let charsmap: Uint8Array | undefined;
+  let addDummyPrefix = true, removeExtraWhitespaces = true, escapeWhitespaces = true;
+  try {
+    each(bytes, (top) => {
+      if (top.field === 1 && top.wire === 2) {
+        let text = "", score = 0, type = NORMAL;
+        each(top.value, (f) => {
+          if (f.field === 1) text = asString(f);
+          else if (f.field === 2) score = asFloat(f);
+          else if (f.field === 3) type = asInt(f);
+        });
+        pieces.push({ text, key: byteKey(encoder.encode(text)), score, type });
+      } else if (top.field === 2 && top.wire === 2) {
+        each(top.value, (f) => {
+          if (f.field === 3) modelType = asInt(f);
+          else if (f.field === 24) suffix = asBool(f);
+          else if (f.field === 35) byteFallback = asBool(f);
+          else if (f.field === 40) ids.unk = asInt(f);
+          else if (f.field === 41) ids.bos = asInt(f);
+          else if (f.field === 42) ids.eos = asInt(f);
+          else if (f.field === 43) ids.pad = asInt(f);
+          else if (f.field === 44) unkSurface = asString(f);
+        });
+      } else if (top.field === 3 && top.wire === 2) {
+        each(top.value, (f) => {
+          if (f.field === 2) charsmap = asBytes(f);
+          else if (f.field === 3) addDummyPrefix = asBool(f);
+          else if (f.field === 4) removeExtraWhitespaces = asBool(f);
+          else if (f.field === 5) escapeWhitespaces = asBool(f);
+        });
+      }
+    });
+  } catch (e) {
+    throw new TokenizerError({ source, reason: `not a SentencePiece ModelProto (${(e as Error).message})` });
+  }
+  if (pieces.length === 0) throw new TokenizerError({ source, reason: "the model has no pieces" });
+  if (modelType !== 1 && modelType !== 2) {
+    const name = ["", "unigram", "bpe", "word", "char"][modelType] ?? `type ${modelType}`;
+    throw new TokenizerError({ source, reason: `${name} models are not supported (unigram and bpe are)` });
+  }
+  if (ids.unk < 0 || ids.unk >= pieces.length) {
+    throw new TokenizerError({ source, reason: `unk_id ${ids.unk} is outside the ${pieces.length} pieces` });
+  }
+  let parsedMap: Charsmap | undefined;
+  try {
+    parsedMap = charsmap && charsmap.length > 0 ? parseCharsmap(charsmap) : undefined;
+  } catch (e) {
+    throw new TokenizerError({ source, reason: (e as Error).message });
+  }
+  return {
+    pieces,
+    modelType: modelType === 1 ? "unigram" : "bpe",
+    byteFallback,
+    treatWhitespaceAsSuffix: suffix,
+    ids,
+    unkSurface,
+    charsmap: parsedMap,
+    addDummyPrefix,
+    removeExtraWhitespaces,
+    escapeWhitespaces,
+  };
+}
+
+/** Longest user-defined symbol at `start`, in bytes (0 when none): such symbols are never normalized. */
+function userSymbolAt(
+  symbols: ReadonlySet<string>,
+  maxBytes: number,
+  bytes: Uint8Array,
+  start: number,
+): number {
+  let best = 0, key = "";
+  for (let end = start + 1; end <= bytes.length && end - start <= maxBytes; end++) {
+    key += String.fromCharCode(bytes[end - 1]);
+    if (symbols.has(key)) best = end - start;
+  }
+  return best;
+}
+
+/** normalizer.cc Normalize: the bytes the model segments. */
+function normalize(
+  m: SentencePieceModel,
+  symbols: ReadonlySet<string>,
+  maxSymbol: number,
+  text: string,
+): Uint8Array {
+  const input = new TextEncoder().encode(text);
+  const prefixAt = (i: number) => {
+    const user = symbols.size > 0 ? userSymbolAt(symbols, maxSymbol, input, i) : 0;
+    return user > 0
+      ? { out: input.subarray(i, i + user), consumed: user }
+      : normalizePrefix(m.charsmap, input, i);
+  };
+  const isSpace = (b: Uint8Array) => b.length === 1 && b[0] === 0x20;
+  let pos = 0;
+  if (m.removeExtraWhitespaces) {
+    while (pos < input.length) {
+      const p = prefixAt(pos);
+      if (!isSpace(p.out)) break;
+      pos += p.consumed;
+    }
+  }
+  if (pos >= input.length) return new Uint8Array(0);
+  const out: number[] = [];
+  const space = m.escapeWhitespaces ? SPACE : new Uint8Array([0x20]);
+  if (!m.treatWhitespaceAsSuffix && m.addDummyPrefix) out.push(...space);
+  let prevSpace = m.removeExtraWhitespaces;
+  while (pos < input.length) {
+    const p = prefixAt(pos);
+    let s = 0;
+    while (prevSpace && s < p.out.length && p.out[s] === 0x20) s++;
+    if (s < p.out.length) {
+      for (let k = s; k < p.out.length; k++) {
+        if (p.out[k] === 0x20 && m.escapeWhitespaces) out.push(...SPACE);
+        else out.push(p.out[k]);
+      }
+      prevSpace = p.out[p.out.length - 1] === 0x20;
+    }
+    pos += p.consumed;
+    if (!m.removeExtraWhitespaces) prevSpace = false;
+  }
+  if (m.removeExtraWhitespaces) {
+    const endsWithSpace = () =>
+      out.length >= space.length && space.every((b, k) => out[out.length - space.length + k] === b);
+    while (endsWithSpace()) out.length -= space.length;
+  }
+  if (m.treatWhitespaceAsSuffix && m.addDummyPrefix) out.push(...space);
+  return new Uint8Array(out);
+}
+
+/** bpe_model.cc Encode: merge the adjacent pair whose union has the best score, leftmost first. */
+function bpeSegments(
+  scores: ReadonlyMap<string, number>,
+  symbols: ReadonlySet<string>,
+  maxSymbol: number,
+  bytes: Uint8Array,
+): string[] {
+  const parts: { key: string; frozen: boolean }[] = [];
+  for (let i = 0; i < bytes.length;) {
+    const user = symbols.size > 0 ? userSymbolAt(symbols, maxSymbol, bytes, i) : 0;
+    const n = user > 0 ? user : Math.min(bytes.length - i, charBytes(bytes[i]));
+    parts.push({ key: byteKey(bytes, i, i + n), frozen: user > 0 });
+    i += n;
+  }
+  for (;;) {
+    let best = -1, bestScore = -Infinity;
+    for (let i = 0; i + 1 < parts.length; i++) {
+      if (parts[i].frozen || parts[i + 1].frozen) continue;
+      const score = scores.get(parts[i].key + parts[i + 1].key);
+      if (score !== undefined && score > bestScore) [best, bestScore] = [i, score];
+    }
+    if (best < 0) return parts.map((p) => p.key);
+    parts.splice(best, 2, { key: parts[best].key + parts[best + 1].key, frozen: false });
+  }
+}
+
+const charBytes = (b: number) => b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+
+/** A `Tokenizer` over a parsed model. */
+export function sentencePieceTokenizer(
+  m: SentencePieceModel,
+  source: string,
+  names: SpecialTokenNames = {},
+): Tokenizer {
+  const normalIds = new Map<string, number>(); // NORMAL, USER_DEFINED, UNUSED: what segmentation may produce
+  const reservedIds = new Map<string, number>(); // UNKNOWN, CONTROL, BYTE: looked up first, as PieceToId does
+  const userSymbols = new Set<string>();
+  let minScore = Infinity, maxScore = FLT_MIN, maxPieceBytes = 1, maxSymbol = 0;
+  m.pieces.forEach((p, id) => {
+    const normal = p.type === NORMAL || p.type === USER_DEFINED || p.type === UNUSED;
+    const table = normal ? normalIds : reservedIds;
+    if (!table.has(p.key)) table.set(p.key, id);
+    if (p.type === USER_DEFINED) {
+      userSymbols.add(p.key);
+      maxSymbol = Math.max(maxSymbol, p.key.length);
+    }
+    if (p.type === NORMAL) [minScore, maxScore] = [Math.min(minScore, p.score), Math.max(maxScore, p.score)];
+    if (normal) maxPieceBytes = Math.max(maxPieceBytes, p.key.length);
+  });
+  const idOfKey = (key: string) => reservedIds.get(key) ?? normalIds.get(key) ?? m.ids.unk;
+  const byteIds = new Int32Array(256).fill(-1);
+  if (m.byteFallback) {
+    for (let b = 0; b < 256; b++) {
+      const id = reservedIds.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+      if (id === undefined) {
+        throw new TokenizerError({
+          source,
+          reason: `byte_fallback is set but piece <0x${b.toString(16)}> is missing`,
+        });
+      }
+      byteIds[b] = id;
+    }
+  }
+  const segmentable = new Map([...normalIds].filter(([, id]) => m.pieces[id].type !== UNUSED));
+  const unigramVocab = {
+    ids: segmentable,
+    score: (id: number, byteLength: number) =>
+      m.pieces[id].type === USER_DEFINED ? Math.fround(byteLength * maxScore - 0.1) : m.pieces[id].score,
+    unkScore: Math.fround(minScore - UNKNOWN_PENALTY),
+    maxPieceBytes,
+    float32Sums: true,
+  };
+  const bpeScores = new Map([...normalIds].map(([key, id]) => [key, m.pieces[id].score]));
+
+  const encode = (text: string): Int32Array => {
+    const bytes = normalize(m, userSymbols, maxSymbol, text);
+    const segments: [key: string, id: number][] = m.modelType === "unigram"
+      ? viterbi(unigramVocab, bytes).map((s) => [byteKey(bytes, s.start, s.end), s.id < 0 ? m.ids.unk : s.id])
+      : bpeSegments(bpeScores, userSymbols, maxSymbol, bytes).map((key) => [key, idOfKey(key)]);
+    const out: number[] = [];
+    let previousUnknown = false;
+    for (const [key, id] of segments) {
+      const unknown = id === m.ids.unk;
+      if (unknown && m.byteFallback) {
+        for (let i = 0; i < key.length; i++) out.push(byteIds[key.charCodeAt(i)]);
+      } else if (!(unknown && previousUnknown)) {
+        out.push(id); // a run of unknown pieces becomes one UNK
+      }
+      previousUnknown = unknown && !m.byteFallback;
+    }
+    return Int32Array.from(out);
+  };
+
+  const decode = (ids: ArrayLike<number>): string => {
+    const utf8 = new TextDecoder();
+    let text = "", pendingBytes: number[] = [], atStart = true;
+    const stripLeading = m.addDummyPrefix && !m.treatWhitespaceAsSuffix;
+    const emit = (s: string) => {
+      if (s.length === 0) return;
+      if (atStart && stripLeading && s.startsWith(" ")) s = s.slice(1);
+      atStart = false;
+      text += s;
+    };
+    const flush = () => {
+      if (pendingBytes.length > 0) emit(utf8.decode(new Uint8Array(pendingBytes)).replaceAll("\u2581", " "));
+      pendingBytes = [];
+    };
+    for (let i = 0; i < ids.length; i++) {
+      const p = m.pieces[ids[i]];
+      if (p === undefined) continue;
+      if (p.type === BYTE) {
+        pendingBytes.push(parseInt(p.text.slice(3, 5), 16));
+        continue;
+      }
+      flush();
+      if (p.type === CONTROL) continue;
+      emit(p.type === UNKNOWN ? m.unkSurface : p.text.replaceAll("\u2581", " "));
+    }
+    flush();
+    return text;
+  };
+
+  const pieceId = (token: string) => {
+    const key = byteKey(new TextEncoder().encode(token));
+    return reservedIds.get(key) ?? normalIds.get(key);
+  };
+  const special = resolveSpecialIds(source, pieceId, names, {
+    bos: m.ids.bos,
+    eos: m.ids.eos,
+    pad: m.ids.pad,
+  });
+  return { name: source, vocabSize: m.pieces.length, special, encode, decode };
+}
+
+/** Loads a SentencePiece `.model` file (unigram or BPE). */
+export function loadSentencePiece(
+  path: string,
+  names: SpecialTokenNames = {},
+): Effect.Effect<Tokenizer, TokenizerError> {
+  return Effect.tryPromise({
+    try: () => readFile(path),
+    catch: (e) =>
+      new TokenizerError({ source: path, reason: `cannot read the file (${(e as Error).message})` }),
+  }).pipe(
+    Effect.flatMap((bytes) =>
+      Effect.try({
+        try: () => sentencePieceTokenizer(parseSentencePieceModel(new Uint8Array(bytes), path), path, names),
+        catch: (e) =>
+          e instanceof TokenizerError ? e : new TokenizerError({ source: path, reason: String(e) }),
+      })
+    ),
+  );
+}

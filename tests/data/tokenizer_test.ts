@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Effect, Exit } from "effect";
+import { setBackend } from "../../transforms/backend.ts";
+import { byteTokenizer } from "../../data/tokenizer/byte.ts";
+import { loadHfTokenizer } from "../../data/tokenizer/hf_tokenizer.ts";
+import { loadSentencePiece } from "../../data/tokenizer/sentencepiece.ts";
+import type { Tokenizer } from "../../data/tokenizer/tokenizer.ts";
+
+await setBackend("wasm");
+
+// Strings the references must agree on: fixed hard cases plus a seeded sample of fragment soups
+// (unicode, whitespace runs, emoji with modifiers/ZWJ, compatibility forms, combining marks).
+const FRAGMENTS = [
+  "the",
+  "quick",
+  "Café",
+  "naïve",
+  "résumé",
+  "東京で猫",
+  "😀",
+  "🐈‍⬛",
+  "👍🏽",
+  "ＡＢＣ",
+  "①",
+  "12345",
+  "3.14",
+  "it's",
+  "they're",
+  " ",
+  "  ",
+  "   ",
+  "\t",
+  "\n",
+  "\r\n",
+  "e\u0301",
+  "ﬁ",
+  "Ⅻ",
+  "<video>",
+  "<s>",
+  "[SEP]",
+  "what colour",
+  "MIRASOL",
+  "mirasol3b",
+  "?",
+  "!!",
+  "—",
+  "Ω",
+  "ß",
+  "İ",
+  "\u00a0",
+  "\u200b",
+  "Q:",
+  "A:",
+  "don't",
+];
+// Random characters come from blocks assigned long ago: the Rust crates and V8 carry different
+// Unicode versions, and they disagree on the categories of recently added characters.
+const OLD_BLOCKS: [number, number][] = [
+  [0x20, 0x7e], // ASCII
+  [0xa0, 0x17f], // Latin-1, Latin Extended-A
+  [0x300, 0x36f], // combining diacritics
+  [0x391, 0x3c9], // Greek
+  [0x410, 0x44f], // Cyrillic
+  [0x5d0, 0x5ea], // Hebrew letters
+  [0x621, 0x63a], // Arabic letters
+  [0x905, 0x939], // Devanagari letters
+  [0x2010, 0x2027], // general punctuation
+  [0x2190, 0x21ff], // arrows
+  [0x2600, 0x26ff], // miscellaneous symbols
+  [0x3041, 0x3096], // Hiragana
+  [0x30a1, 0x30fa], // Katakana
+  [0x4e00, 0x4fff], // CJK ideographs
+  [0xac00, 0xacff], // Hangul syllables
+  [0xff01, 0xff5e], // fullwidth forms
+  [0x1f300, 0x1f320], // pictographs
+  [0x1f600, 0x1f64f], // emoticons
+];
+const oldChar = fc.constantFrom(...OLD_BLOCKS).chain(([a, b]) => fc.integer({ min: a, max: b }))
+  .map((cp) => String.fromCodePoint(cp));
+const fragment = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...FRAGMENTS) },
+  { weight: 2, arbitrary: fc.array(oldChar, { minLength: 1, maxLength: 4 }).map((cs) => cs.join("")) },
+);
+const STRINGS = [
+  "",
+  " ",
+  "hello world",
+  "  leading and trailing  ",
+  "What colour was the square when the high tone played?",
+  "tabs\tand   runs    of spaces\nand newlines",
+  "Emoji: 😀 🎵 🐈‍⬛ 👍🏽 end.",
+  "Ｆｕｌｌｗｉｄｔｈ ① ② ③",
+  "unknown: ☃ ✈ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ꙮ",
+  "<video> tokens <s> and [SEP] inline",
+  "Mirasol sees  <video>what colour MIRASOL",
+  ...fc.sample(fc.array(fragment, { maxLength: 12 }).map((parts) => parts.join("")), {
+    numRuns: 200,
+    seed: 6,
+  }),
+];
+
+type Reference = { file: string; ids: number[][]; decoded: string[] };
+const dir = await Deno.makeTempDir({ prefix: "tokenizer_ref_" });
+await Deno.writeTextFile(`${dir}/strings.json`, JSON.stringify(STRINGS));
+const run = await new Deno.Command(".venv/bin/python", {
+  args: [new URL("./tokenizer_reference.py", import.meta.url).pathname, dir, `${dir}/strings.json`],
+  stdout: "piped",
+  stderr: "piped",
+}).output();
+if (!run.success) throw new Error(`tokenizer_reference.py failed:\n${new TextDecoder().decode(run.stderr)}`);
+const REFERENCE: Record<string, Reference> = JSON.parse(await Deno.readTextFile(`${dir}/expected.json`));
+globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+
+function assertMatchesReference(name: string, tok: Tokenizer) {
+  const ref = REFERENCE[name];
+  STRINGS.forEach((s, i) => {
+    assert.deepEqual([...tok.encode(s)], ref.ids[i], `${name}: encode(${JSON.stringify(s)})`);
+    assert.equal(tok.decode(ref.ids[i]), ref.decoded[i], `${name}: decode(ids of ${JSON.stringify(s)})`);
+  });
+}
+
+const load = (e: Effect.Effect<Tokenizer, unknown>) => Effect.runPromise(e);
+
+for (const name of ["sp_unigram", "sp_bpe", "sp_unigram_bytes"]) {
+  Deno.test(`loadSentencePiece() encodes and decodes ${STRINGS.length} strings exactly as the sentencepiece library (${name})`, async () => {
+    assertMatchesReference(name, await load(loadSentencePiece(REFERENCE[name].file)));
+  });
+}
+
+for (
+  const name of [
+    "hf_llama_bpe_bytes",
+    "hf_bytelevel_bpe",
+    "hf_bytelevel_bpe_prefix",
+    "hf_wordpiece",
+    "hf_unigram",
+    "hf_bpe_whitespace",
+  ]
+) {
+  Deno.test(`loadHfTokenizer() encodes and decodes ${STRINGS.length} strings exactly as Hugging Face tokenizers (${name})`, async () => {
+    assertMatchesReference(name, await load(loadHfTokenizer(REFERENCE[name].file)));
+  });
+}
+
+Deno.test("special ids come from the vocabulary: SentencePiece trainer ids, HF added tokens", async () => {
+  const sp = await load(loadSentencePiece(REFERENCE.sp_unigram_bytes.file));
+  assert.deepEqual(sp.special, { bos: 1, eos: 2, pad: 3, sep: 2 }); // no <sep> piece: SEP falls back to EOS
+  const wp = await load(loadHfTokenizer(REFERENCE.hf_wordpiece.file));
+  assert.deepEqual(wp.special, { bos: 2, eos: 3, pad: 0, sep: 3 }); // [CLS] [SEP] [PAD] [SEP]
+  const bpe = await load(loadHfTokenizer(REFERENCE.hf_bytelevel_bpe.file, { sep: "<sep>" }));
+  assert.deepEqual(bpe.special, { bos: 0, eos: 1, pad: 2, sep: 4 });
+});
+
+Deno.test("a special token name missing from the vocabulary is a TokenizerError naming it", async () => {
+  const exit = await Effect.runPromiseExit(loadHfTokenizer(REFERENCE.hf_wordpiece.file, { sep: "<nope>" }));
+  assert.ok(Exit.isFailure(exit));
+  assert.match(String(exit.cause), /TokenizerError|<nope>/);
+  const err = await Effect.runPromise(
+    Effect.flip(loadHfTokenizer(REFERENCE.hf_wordpiece.file, { sep: "<nope>" })),
+  );
+  assert.equal(err._tag, "TokenizerError");
+  assert.match(err.message, /hf_wordpiece\.json: sep token "<nope>" is not in the vocabulary/);
+});
+
+Deno.test("a missing file or a corrupt model fails with a TokenizerError naming the file", async () => {
+  const missing = await Effect.runPromise(Effect.flip(loadSentencePiece(`${dir}/absent.model`)));
+  assert.equal(missing._tag, "TokenizerError");
+  assert.match(missing.message, /absent\.model: cannot read the file/);
+  const bytes = await Deno.readFile(REFERENCE.sp_bpe.file);
+  await Deno.writeFile(`${dir}/truncated.model`, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const truncated = await Effect.runPromise(Effect.flip(loadSentencePiece(`${dir}/truncated.model`)));
+  assert.match(truncated.message, /truncated\.model: not a SentencePiece ModelProto/);
+  await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ model: { type: "Mystery" } }));
+  const bad = await Effect.runPromise(Effect.flip(loadHfTokenizer(`${dir}/bad.json`)));
+  assert.match(bad.message, /bad\.json: model type "Mystery" is not supported/);
+});
+
+Deno.test("byteTokenizer() round-trips any string and keeps ids inside the vocabulary", () => {
+  const tok = byteTokenizer();
+  fc.assert(
+    fc.property(fc.string({ unit: "grapheme" }), (s) => {
+      const ids = tok.encode(s);
+      assert.equal(tok.decode(ids), s);
+      assert.equal(ids.length, new TextEncoder().encode(s).length);
+      for (const id of ids) {
+        assert.ok(id >= 0 && id < tok.vocabSize && !Object.values(tok.special).includes(id));
+      }
+    }),
+    { numRuns: 300, seed: 11 },
+  );
+});
+
+Deno.test("byteTokenizer().decode() skips special ids and replaces malformed UTF-8", () => {
+  const tok = byteTokenizer();
+  const { bos, eos, pad, sep } = tok.special;
+  assert.equal(new Set([bos, eos, pad, sep]).size, 4);
+  assert.equal(tok.decode([bos, ...tok.encode("a"), sep, ...tok.encode("é"), eos, pad]), "aé");
+  assert.equal(tok.decode([0xc3 + 3]), "\ufffd"); // a lone lead byte
+});

@@ -42,3 +42,6 @@ export { accuracyOf, emptyTally, exactMatch, isExactMatch, normalizeAnswer, tall
 
 // Data
 export * from "./data/mod.ts";
+
+// Notebook display helpers
+export * from "./viz/mod.ts";

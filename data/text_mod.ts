@@ -45,7 +45,6 @@ export {
   type ProgressSnapshot,
 } from "./progress.ts";
 export {
-  encodePng,
   exampleFeatures,
   type ShardReport,
   ShardWriteError,

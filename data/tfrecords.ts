@@ -19,8 +19,8 @@ import { Data, Effect, Exit, Stream } from "effect";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { deflateSync } from "node:zlib";
 import { encodeExample, encodeRecord, type Features } from "../formats/tfrecord.ts";
+import { encodePng, rgbRaster } from "../formats/png.ts";
 import type { Example } from "./types.ts";
 
 export type TFRecordOptions = {
@@ -43,61 +43,6 @@ export class ShardWriteError extends Data.TaggedError("ShardWriteError")<{
   }
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** PNG's CRC-32 (ISO 3309), not TFRecord's CRC-32C. */
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** One float32 [H, W, 3] frame in [0, 1] as an 8-bit RGB PNG (values rounded, clamped). */
-export function encodePng(frame: Float32Array, height: number, width: number): Uint8Array {
-  const raw = new Uint8Array(height * (1 + width * 3)); // each row: filter type 0, then RGB
-  for (let y = 0; y < height; y++) {
-    for (let i = 0; i < width * 3; i++) {
-      const v = frame[y * width * 3 + i];
-      raw[y * (1 + width * 3) + 1 + i] = Math.round(Math.min(1, Math.max(0, v)) * 255);
-    }
-  }
-  const chunk = (type: string, data: Uint8Array) => {
-    const out = new Uint8Array(12 + data.length);
-    const view = new DataView(out.buffer);
-    view.setUint32(0, data.length);
-    out.set(new TextEncoder().encode(type), 4);
-    out.set(data, 8);
-    view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-    return out;
-  };
-  const header = new Uint8Array(13);
-  const hv = new DataView(header.buffer);
-  hv.setUint32(0, width);
-  hv.setUint32(4, height);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit, truecolour RGB, deflate, adaptive filtering, no interlace
-  const parts = [
-    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", header),
-    chunk("IDAT", new Uint8Array(deflateSync(raw))),
-    chunk("IEND", new Uint8Array(0)),
-  ];
-  const png = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    png.set(p, at);
-    at += p.length;
-  }
-  return png;
-}
-
 /** The tf.train.Example features of one example (see the module comment for the keys). */
 export function exampleFeatures(e: Example, video: "float" | "png" = "float"): Features {
   const [N, H, W] = e.videoShape;
@@ -107,7 +52,7 @@ export function exampleFeatures(e: Example, video: "float" | "png" = "float"): F
       kind: "bytes",
       value: Array.from(
         { length: N },
-        (_, t) => encodePng(e.video.subarray(t * frame, (t + 1) * frame), H, W),
+        (_, t) => encodePng(rgbRaster(e.video.subarray(t * frame, (t + 1) * frame), H, W)),
       ),
     },
   };

@@ -46,3 +46,9 @@ export { combinerMask, latentMask, maskedPerChunk, sampleKeep } from "./combiner
 export * as combiner from "./combiner/mod.ts";
 export { audioTargets, videoTargets } from "./reconstruction.ts";
 export { extractTubes, tubeCentres } from "./tubes.ts";
+export {
+  type GenerateOptions, generate, type Generated, generateFromContext, type Media, mediaContext, type Prompt,
+  type Strategy,
+} from "./generate.ts";
+export { type MediaChunk, createStream, type Stream, type StreamState, streamStep } from "./stream.ts";
+export { CLASSIFY_PROMPT, classify, classifyFromContext, scoreContinuations } from "./classify.ts";

@@ -1,0 +1,277 @@
+/**
+ * Free-form text generation from a video (the paper evaluates open-ended QA by generation and exact
+ * match, Sec. 4): greedy decoding, beam search (generate_beam.ts) and temperature/top-k sampling with
+ * an explicit key. The media side (encoders, Combiner, latent model) runs ONCE per call; the text
+ * decoder then runs with a key/value cache (decoder_cache.ts), one step per generated token.
+ *
+ * Prompts are token ids, framed as the training examples frame a question (data/examples.ts):
+ * `[bos, ...question, sep]`; generation stops at `eos` per sequence.
+ *
+ * Letters: B batch, N frames, T chunks, m tokens per chunk, D width, V vocab, P prompt length.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { foldIn, type Key, uniformValues } from "../transforms/random.ts";
+import * as combiner from "./combiner/mod.ts";
+import { latentMask } from "./combiner_masking.ts";
+import { combinerTokens, type MirasolConfig } from "./config.ts";
+import {
+  type DecoderCache,
+  disposeCache,
+  feed,
+  feedPrompts,
+  maxPositions,
+  startCache,
+} from "./decoder_cache.ts";
+import { ConfigError } from "./errors.ts";
+import { validateBatch } from "./inputs.ts";
+import * as latent from "./latent.ts";
+import { encode, type MirasolParams } from "./mirasol.ts";
+import { beamSearch } from "./generate_beam.ts";
+
+/** One video (and its audio) per row: video float32 [B, N, H, W, 3], audio float32 [B, N*r, F]. */
+export type Media = { readonly video: tf.Tensor; readonly audio: tf.Tensor };
+
+export type Strategy =
+  | { readonly kind: "greedy" }
+  /** `lengthPenalty` is GNMT's alpha (Wu et al. 2016): score = log p / ((5 + len) / 6)^alpha; 0 = none. */
+  | { readonly kind: "beam"; readonly beamSize: number; readonly lengthPenalty: number }
+  /** Samples from softmax(logits / temperature), restricted to the `topK` most likely tokens if given. */
+  | { readonly kind: "sample"; readonly temperature: number; readonly topK?: number; readonly key: Key };
+
+export type GenerateOptions = {
+  readonly config: MirasolConfig;
+  /** Most tokens generated per sequence (EOS included). */
+  readonly maxLen: number;
+  readonly strategy: Strategy;
+  /** The id that ends a sequence (the tokenizer's `special.eos`). */
+  readonly eos: number;
+};
+
+/** One generated sequence. */
+export type Generated = {
+  /** The generated ids, the closing EOS included when `finished`; the prompt not included. */
+  readonly tokens: number[];
+  /** log p(token | prompt, earlier tokens, video) of each token under the model (temperature 1). */
+  readonly logProbs: number[];
+  /** True when the sequence ended with EOS, false when it hit `maxLen`. */
+  readonly finished: boolean;
+  /** Sum of `logProbs`; for beam search divided by the length penalty. */
+  readonly score: number;
+};
+
+/** One prompt for every row, or one per row: ids, `[bos, ...question, sep]` as in training. */
+export type Prompt = readonly number[] | readonly (readonly number[])[];
+
+/** Checks video and audio against the config as `forward` would (with a placeholder text) -> B. */
+export function validateMedia(media: Media, config: MirasolConfig): number {
+  const B = media.video.shape[0] ?? 0;
+  const text = tf.zeros([B, 1], "int32"), ones = tf.ones([B, 1]);
+  try {
+    return validateBatch({ ...media, text, textMask: ones, lossMask: ones }, config).batch;
+  } finally {
+    tf.dispose([text, ones]);
+  }
+}
+
+/**
+ * The media side, once: video and audio -> h [B, T, m, D] (inference: no dropout, no masking).
+ * Equal to `forward(...).h`; the text decoder cross-attends to all of it.
+ */
+export function mediaContext(params: MirasolParams, media: Media, config: MirasolConfig): tf.Tensor4D {
+  validateMedia(media, config);
+  return tf.tidy(() => {
+    const u = encode(params, media, { config, train: false }); // [B, T, n, D]
+    const x = combiner.apply(params.combiner, u, { config, train: false }); // [B, T, m, D]
+    if (!params.latent) return x; // latentDepth 0: h = x
+    const [, T, m] = x.shape;
+    return latent.apply(params.latent, x, { mask: latentMask(T, m), train: false }); // [B, T, m, D]
+  });
+}
+
+/** The prompt as one id list per row, checked against the vocabulary. */
+export function promptRows(prompt: Prompt, rows: number, vocab: number): number[][] {
+  const perRow = prompt.length > 0 && Array.isArray(prompt[0]);
+  const out = perRow
+    ? (prompt as readonly (readonly number[])[]).map((r) => [...r])
+    : Array.from({ length: rows }, () => [...(prompt as readonly number[])]);
+  if (out.length !== rows) {
+    throw new ConfigError({
+      action: "generate",
+      reason: `the media has ${rows} rows but ${out.length} prompts were given`,
+    });
+  }
+  const bad = out.flat().find((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+  if (bad !== undefined) {
+    throw new ConfigError({
+      action: "generate",
+      reason: `prompt id ${bad} is outside the vocabulary [0, ${vocab})`,
+    });
+  }
+  return out;
+}
+
+function checkOptions(
+  opts: GenerateOptions,
+  prompts: readonly (readonly number[])[],
+  positions: number,
+): void {
+  const { maxLen, strategy: s, eos, config } = opts;
+  const fail = (reason: string) => new ConfigError({ action: "generate", reason });
+  if (!Number.isInteger(maxLen) || maxLen < 1) throw fail(`maxLen must be a positive integer, got ${maxLen}`);
+  if (!Number.isInteger(eos) || eos < 0 || eos >= config.text.vocab) {
+    throw fail(`eos ${eos} is outside the vocabulary`);
+  }
+  // The last generated token is never fed back, so P + maxLen - 1 positions are used.
+  const longest = Math.max(...prompts.map((r) => r.length));
+  if (longest + maxLen - 1 > positions) {
+    throw fail(
+      `a prompt of ${longest} tokens plus maxLen ${maxLen} needs ${
+        longest + maxLen - 1
+      } positions, the decoder has ${positions}`,
+    );
+  }
+  if (s.kind === "beam") {
+    if (!Number.isInteger(s.beamSize) || s.beamSize < 1) {
+      throw fail(`beamSize must be a positive integer, got ${s.beamSize}`);
+    }
+    if (2 * s.beamSize > config.text.vocab) {
+      throw fail(`beamSize ${s.beamSize} needs a vocabulary of at least ${2 * s.beamSize}`);
+    }
+    if (!Number.isFinite(s.lengthPenalty)) throw fail(`lengthPenalty must be finite, got ${s.lengthPenalty}`);
+  }
+  if (s.kind === "sample") {
+    if (!(s.temperature > 0) || !Number.isFinite(s.temperature)) {
+      throw fail(`temperature must be > 0, got ${s.temperature}`);
+    }
+    if (s.topK !== undefined && (!Number.isInteger(s.topK) || s.topK < 1 || s.topK > config.text.vocab)) {
+      throw fail(`topK must be an integer in [1, ${config.text.vocab}], got ${s.topK}`);
+    }
+  }
+}
+
+/** Generates from video and audio: the media side runs once, then the cached decoder. */
+export function generate(
+  params: MirasolParams,
+  media: Media,
+  prompt: Prompt,
+  opts: GenerateOptions,
+): Generated[] {
+  const h = mediaContext(params, media, opts.config);
+  try {
+    return generateFromContext(params, h, prompt, opts);
+  } finally {
+    h.dispose();
+  }
+}
+
+/** Generates given h [B, T, m, D] already computed (by `mediaContext`, or by a stream after t chunks). */
+export function generateFromContext(
+  params: MirasolParams,
+  h: tf.Tensor,
+  prompt: Prompt,
+  opts: GenerateOptions,
+): Generated[] {
+  const p = params.text_decoder;
+  const [B, , m] = h.shape;
+  const expectM = opts.config.combiner.kind === "none" ? m : combinerTokens(opts.config);
+  if (h.rank !== 4 || m !== expectM || h.shape[3] !== opts.config.width.dim) {
+    throw new ConfigError({
+      action: "generate",
+      reason: `h must be [B, T, ${expectM}, ${opts.config.width.dim}], got [${h.shape}]`,
+    });
+  }
+  const prompts = promptRows(prompt, B, opts.config.text.vocab);
+  checkOptions(opts, prompts, maxPositions(p));
+  const start = startCache(p, h);
+  const first = feedPrompts(p, start, prompts);
+  if (opts.strategy.kind === "beam") {
+    return beamSearch(p, first.cache, first.logProbs, {
+      ...opts.strategy,
+      maxLen: opts.maxLen,
+      eos: opts.eos,
+    });
+  }
+  return decodeRows(p, first.cache, first.logProbs, { ...opts, strategy: opts.strategy });
+}
+
+type Chooser = (logProbs: tf.Tensor2D, step: number) => { ids: number[]; logProbs: number[] };
+
+/** Greedy: the most likely token of each row (tf.topk, so ties break as the sampler's top-1 does). */
+function chooseGreedy(logProbs: tf.Tensor2D): { ids: number[]; logProbs: number[] } {
+  const { values, indices } = tf.topk(logProbs, 1);
+  const out = { ids: Array.from(indices.dataSync()), logProbs: Array.from(values.dataSync()) };
+  tf.dispose([values, indices]);
+  return out;
+}
+
+/**
+ * Sampling: per row one uniform draw from foldIn(key, step) picks a token by inverse CDF of
+ * softmax(logp / temperature) over the candidates (all V, or the top k).
+ */
+function sampler(s: { temperature: number; topK?: number; key: Key }): Chooser {
+  return (logProbs, step) => {
+    const [B, V] = logProbs.shape;
+    let values: Float32Array, indices: Int32Array | null = null;
+    const k = s.topK ?? V;
+    if (s.topK !== undefined) {
+      const top = tf.topk(logProbs, s.topK);
+      values = top.values.dataSync() as Float32Array;
+      indices = top.indices.dataSync() as Int32Array;
+      tf.dispose([top.values, top.indices]);
+    } else {
+      values = logProbs.dataSync() as Float32Array;
+    }
+    const u = uniformValues(foldIn(s.key, step), B);
+    const ids: number[] = [], lps: number[] = [];
+    for (let b = 0; b < B; b++) {
+      const row = values.subarray(b * k, (b + 1) * k);
+      let max = -Infinity;
+      for (const v of row) max = Math.max(max, v);
+      const weights = Array.from(row, (v) => Math.exp((v - max) / s.temperature));
+      const total = weights.reduce((a, w) => a + w, 0);
+      let j = 0, acc = weights[0];
+      while (j < k - 1 && acc <= u[b] * total) acc += weights[++j];
+      ids.push(indices ? indices[b * k + j] : j);
+      lps.push(row[j]);
+    }
+    return { ids, logProbs: lps };
+  };
+}
+
+/** Greedy or sampled decoding, row by row; finished rows keep being fed EOS and are ignored. */
+function decodeRows(
+  p: MirasolParams["text_decoder"],
+  cache0: DecoderCache,
+  logProbs0: tf.Tensor2D,
+  opts: GenerateOptions & { strategy: Exclude<Strategy, { kind: "beam" }> },
+): Generated[] {
+  const choose: Chooser = opts.strategy.kind === "greedy" ? chooseGreedy : sampler(opts.strategy);
+  const B = cache0.pad.length;
+  const rows = Array.from(
+    { length: B },
+    () => ({ tokens: [] as number[], logProbs: [] as number[], finished: false }),
+  );
+  let cache = cache0, logProbs = logProbs0;
+  try {
+    for (let step = 0; step < opts.maxLen; step++) {
+      const pick = choose(logProbs, step);
+      rows.forEach((r, b) => {
+        if (r.finished) return;
+        r.tokens.push(pick.ids[b]);
+        r.logProbs.push(pick.logProbs[b]);
+        r.finished = pick.ids[b] === opts.eos;
+      });
+      if (step === opts.maxLen - 1 || rows.every((r) => r.finished)) break;
+      const next = feed(p, cache, rows.map((r) => [r.finished ? opts.eos : r.tokens[r.tokens.length - 1]]));
+      disposeCache(cache, { keepCross: true });
+      logProbs.dispose();
+      cache = next.cache;
+      logProbs = tf.tidy(() => tf.reshape(next.logProbs, [B, -1]) as tf.Tensor2D); // [B, V]
+      next.logProbs.dispose();
+    }
+  } finally {
+    disposeCache(cache);
+    logProbs.dispose();
+  }
+  return rows.map((r) => ({ ...r, score: r.logProbs.reduce((a, b) => a + b, 0) }));
+}

@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { truncNormal } from "../../transforms/initializers.ts";
 import { foldIn, type Key, keysFor } from "../../transforms/random.ts";
 import type { MirasolConfig } from "../config.ts";
+import { ConfigError } from "../errors.ts";
 import * as tokenLearner from "../layers/token_learner.ts";
 import * as transformer from "../layers/transformer.ts";
 import { type CombinerOptions, stackConfig } from "./causal_transformer.ts";
@@ -39,7 +40,7 @@ export type TtmState = { readonly memory: tf.Tensor3D };
 
 function ttmConfig(c: MirasolConfig) {
   if (c.combiner.kind !== "ttm") {
-    throw new Error(`ttm.init needs a ttm Combiner config, got '${c.combiner.kind}'`);
+    throw new ConfigError({ action: "init the TTM Combiner", reason: `config.combiner.kind is '${c.combiner.kind}', not 'ttm'` });
   }
   return c.combiner;
 }

@@ -45,3 +45,7 @@ export * from "./data/mod.ts";
 
 // Notebook display helpers
 export * from "./viz/mod.ts";
+
+// Tracing and export
+export { type Graph, printGraph, trace, TraceError } from "./transforms/trace.ts";
+export * from "./export/mod.ts";

@@ -4,8 +4,10 @@
  * chunk(j) <= chunk(i), with chunk(k) = floor(k / tokensPerChunk). Tokens of one chunk see each
  * other in both directions and every earlier chunk, never a later one.
  *
- * Masks are computed on the host (plain loops, one byte per entry) and uploaded once; the same
- * bytes back the `boolean[][]` views used for visualisation, so what is drawn is what is applied.
+ * The `*Bytes` forms compute masks on the host, one byte per entry (the oracle for tests and the
+ * `boolean[][]` views for visualisation). The tensor forms of the chunk-causal masks compare per-token
+ * chunk ids instead (`chunk(j) <= chunk(i)` by broadcasting), so an exported graph carries T*(q+k)
+ * integers rather than a (T*n)^2 constant (33 MB per signature for paper3b); tests check both agree.
  *
  * Letters: T chunks, n tokens per chunk, q/k queries/keys per chunk, L text length.
  */
@@ -68,12 +70,25 @@ export function causalMaskBytes(queries: number, keys: number = queries): MaskBy
 
 /** Chunk-causal self-attention mask, bool [T*n, T*n]: i may attend to j iff floor(j/n) <= floor(i/n). */
 export function chunkCausalMask(numChunks: number, tokensPerChunk: number): tf.Tensor2D {
-  return toTensor(chunkCausalMaskBytes(numChunks, tokensPerChunk));
+  requirePositiveInts("build chunk-causal mask", { numChunks, tokensPerChunk });
+  return chunkCompare(numChunks, tokensPerChunk, tokensPerChunk);
 }
 
 /** Chunk-causal cross-attention mask, bool [T*q, T*k]: queries of chunk t see keys of chunks <= t. */
 export function chunkCausalCrossMask(numChunks: number, queriesPerChunk: number, keysPerChunk: number): tf.Tensor2D {
-  return toTensor(chunkCausalCrossMaskBytes(numChunks, queriesPerChunk, keysPerChunk));
+  requirePositiveInts("build chunk-causal cross mask", { numChunks, queriesPerChunk, keysPerChunk });
+  return chunkCompare(numChunks, queriesPerChunk, keysPerChunk);
+}
+
+/** chunk(key) <= chunk(query), from the chunk id of each query [T*q, 1] and each key [1, T*k]. */
+function chunkCompare(numChunks: number, queriesPerChunk: number, keysPerChunk: number): tf.Tensor2D {
+  const ids = (perChunk: number) => Int32Array.from({ length: numChunks * perChunk }, (_, i) => Math.floor(i / perChunk));
+  return tf.tidy(() =>
+    tf.lessEqual(
+      tf.tensor2d(ids(keysPerChunk), [1, numChunks * keysPerChunk], "int32"),
+      tf.tensor2d(ids(queriesPerChunk), [numChunks * queriesPerChunk, 1], "int32"),
+    )
+  ) as tf.Tensor2D;
 }
 
 /** Token-causal mask, bool [queries, keys] (see `causalMaskBytes` for the offset used with a cache). */

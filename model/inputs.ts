@@ -8,7 +8,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Data } from "effect";
 import { type Key, keysFor, normalValues, uniformValues } from "../transforms/random.ts";
 import type { MirasolConfig } from "./config.ts";
-import { BACKENDS } from "../transforms/backend.ts";
+
+const SYNC_READ_BACKENDS: readonly string[] = ["wasm", "cpu"];
 
 export type MirasolBatch = {
   /** float32 [B, N, H, W, 3] in [0, 1], N = T * K frames at 25 fps. */
@@ -120,8 +121,10 @@ export function validateBatch(batch: MirasolBatch, config: MirasolConfig): { bat
       throw inputError(f, "a numeric or bool dtype", `dtype ${m.dtype}`);
     }
   }
-  // Symbolic backends (abstract evaluation, tracing for export) have shapes but no ids to check.
-  if (!(BACKENDS as readonly string[]).includes(tf.getBackend())) return { batch: B, length: L };
+  // Symbolic backends (abstract evaluation, tracing for export) have shapes but no ids to check, and
+  // webgpu under Deno cannot read synchronously (tfjs reads through an OffscreenCanvas Deno lacks);
+  // batches built from host arrays (model/batch_tensors.ts) are checked before upload instead.
+  if (!SYNC_READ_BACKENDS.includes(tf.getBackend())) return { batch: B, length: L };
   const [lo, hi] = tf.tidy(() => [tf.min(text), tf.max(text)]).map((t) => {
     const v = t.dataSync()[0] ?? 0;
     t.dispose();

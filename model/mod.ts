@@ -52,3 +52,7 @@ export {
 } from "./generate.ts";
 export { type MediaChunk, createStream, type Stream, type StreamState, streamStep } from "./stream.ts";
 export { CLASSIFY_PROMPT, classify, classifyFromContext, scoreContinuations } from "./classify.ts";
+export { METRIC_NAMES, type StepMetrics, trainStep, TrainStepError } from "./train_step.ts";
+export { type BatchSource, defaultOptimizer, type StopReason, train, TrainError, type TrainOptions, type TrainResult } from "./train.ts";
+export { batchTensors, disposeBatch } from "./batch_tensors.ts";
+export { syntheticBatches, tfrecordBatches } from "./train_data.ts";

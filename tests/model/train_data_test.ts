@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { encodeExample, encodeRecord } from "../../formats/tfrecord.ts";
+import { exampleFeatures } from "../../data/tfrecords.ts";
+import type { Batch, Example } from "../../data/types.ts";
+import { tiny } from "../../model/config.ts";
+import { syntheticBatches, syntheticClasses, tfrecordBatches } from "../../model/train_data.ts";
+
+const N = tiny.video.frames, H = tiny.video.height, W = tiny.video.width;
+const F = N * tiny.audio.columnsPerFrame, Mb = tiny.audio.melBins;
+
+/** Row i of a batch as an Example (what data/ writes to shards). */
+function row(b: Batch, i: number, id: string): Example {
+  const L = b.textShape[1], v = N * H * W * 3, a = F * Mb;
+  return {
+    id,
+    video: b.video.slice(i * v, (i + 1) * v),
+    videoShape: [N, H, W, 3],
+    audio: b.audio.slice(i * a, (i + 1) * a),
+    audioShape: [F, Mb],
+    mediaMask: b.mediaMask.slice(i * N, (i + 1) * N),
+    hasAudio: true,
+    fps: 25,
+    text: b.text.slice(i * L, (i + 1) * L),
+    textMask: b.textMask.slice(i * L, (i + 1) * L),
+    lossMask: b.lossMask.slice(i * L, (i + 1) * L),
+  };
+}
+
+Deno.test("syntheticBatches is a pure function of (seed, step) whose caption starts with the class token the media encode", () => {
+  const a = syntheticBatches(tiny, { batchSize: 3, seed: 4 });
+  const b = syntheticBatches(tiny, { batchSize: 3, seed: 4 });
+  assert.deepEqual(a(7), b(7));
+  assert.notDeepEqual(a(7).video, a(8).video);
+  assert.notDeepEqual(a(7).video, syntheticBatches(tiny, { batchSize: 3, seed: 5 })(7).video);
+  const C = syntheticClasses(tiny), batch = a(2), L = batch.textShape[1];
+  for (let i = 0; i < 3; i++) {
+    const text = Array.from(batch.text.subarray(i * L, (i + 1) * L));
+    const cls = text[1] - 2;
+    assert.equal(text[0], 1);
+    assert.ok(cls >= 0 && cls < C);
+    assert.deepEqual(text.slice(1), text.slice(1).map((_, l) => 2 + ((cls + l) % C)));
+    // the audio carries the class as the loudest mel bin of every column
+    const audio = batch.audio.subarray(i * F * Mb, (i + 1) * F * Mb);
+    const mean = (bin: number) =>
+      Array.from({ length: F }, (_, c) => audio[c * Mb + bin]).reduce((x, y) => x + y) / F;
+    const loudest = Array.from({ length: Mb }, (_, bin) => mean(bin)).reduce(
+      (best, v, bin, all) => (v > all[best] ? bin : best),
+      0,
+    );
+    assert.equal(loudest, cls % Mb);
+  }
+  // a pool cycles through a fixed set of clips
+  const pool = syntheticBatches(tiny, { batchSize: 2, seed: 4, pool: 3 });
+  assert.deepEqual(pool(0).ids, ["synthetic-4-0", "synthetic-4-1"]);
+  assert.deepEqual(pool(1).ids, ["synthetic-4-2", "synthetic-4-0"]);
+  assert.deepEqual(pool(3).video, pool(0).video);
+});
+
+Deno.test("tfrecordBatches reads data/ shards back exactly and visits every example once per epoch in a seeded order", async () => {
+  const dir = await Deno.makeTempDir();
+  const source = syntheticBatches(tiny, { batchSize: 5, seed: 9 })(0);
+  const examples = Array.from({ length: 5 }, (_, i) => row(source, i, `clip-${i}`));
+  for (const [s, part] of [examples.slice(0, 3), examples.slice(3)].entries()) {
+    const bytes = part.map((e) => encodeRecord(encodeExample(exampleFeatures(e))));
+    await Deno.writeFile(
+      `${dir}/data-0000${s}-of-00002.tfrecord`,
+      new Uint8Array(bytes.flatMap((b) => [...b])),
+    );
+  }
+  const batches = await tfrecordBatches(dir, tiny, { batchSize: 2, seed: 1 });
+  const ids = Array.from({ length: 5 }, (_, s) => batches(s).ids).flat(); // 2 epochs of 5
+  assert.deepEqual([...ids.slice(0, 5)].sort(), examples.map((e) => e.id));
+  assert.deepEqual([...ids.slice(5, 10)].sort(), examples.map((e) => e.id));
+  assert.deepEqual(batches(3), (await tfrecordBatches(dir, tiny, { batchSize: 2, seed: 1 }))(3));
+  const b = batches(0), k = examples.findIndex((e) => e.id === b.ids[0]);
+  assert.deepEqual(b.video.subarray(0, N * H * W * 3), examples[k].video);
+  assert.deepEqual(b.audio.subarray(0, F * Mb), examples[k].audio);
+  assert.deepEqual(b.text.subarray(0, b.textShape[1]), examples[k].text);
+  await assert.rejects(() => tfrecordBatches(`${dir}/none`, tiny, { batchSize: 1, seed: 0 }));
+  const wrong = await tfrecordBatches(dir, { ...tiny, video: { ...tiny.video, height: 32 } }, {
+    batchSize: 1,
+    seed: 0,
+  });
+  assert.throws(() => wrong(0), /video has 6144 values, the config needs 12288/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -65,4 +65,5 @@ export {
   syntheticQuestions,
   type SyntheticScene,
   syntheticScene,
+  syntheticVocabulary,
 } from "./synthetic.ts";

@@ -13,6 +13,7 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BadMediaConfig, RenderError } from "./errors.ts";
 import { processStdout, QUIET_ARGS } from "./ffmpeg.ts";
+import { vocabularyOf } from "./tokenizer/word.ts";
 
 export type SyntheticConfig = {
   /** N frames per clip (issue 10: 32) */
@@ -187,6 +188,15 @@ export function syntheticQuestions(scene: SyntheticScene): QAPair[] {
       scene.turnQuestion.answer,
     ),
   ];
+}
+
+/** Every word the four question templates and their answers can use: the task's closed vocabulary. */
+export function syntheticVocabulary(): string[] {
+  const texts = [
+    "what colour was the square first?", "which pitch was heard?", "what colour was the square when the tone played?",
+    "did the square turn before the tone?", "yes", "no", ...PALETTE.map((c) => c.name), ...PITCHES.map((p) => p.name),
+  ];
+  return vocabularyOf(texts);
 }
 
 /**

@@ -51,3 +51,4 @@ export {
   type TFRecordOptions,
   writeTFRecords,
 } from "./tfrecords.ts";
+export { splitWords, vocabularyOf, wordTokenizer } from "./tokenizer/word.ts";

@@ -1,7 +1,7 @@
 /**
  * The backend's own matmul speed: square n x n x n products (the reference next to the model's
  * achieved GFLOP/s in bench/wsmall.ts) and, on wasm, the matmul forms a transformer step runs,
- * with tfjs-backend-wasm's kernel as shipped and with the fast-path prototype (bench/_wasm_matmul.ts).
+ * with tfjs-backend-wasm's kernel as shipped and with the fast path of transforms/wasm_matmul.ts.
  *
  * Run: deno run -A bench/matmul.ts [--backends wasm,cpu,webgpu]
  */
@@ -10,7 +10,7 @@ import { type BackendName, setBackend } from "../transforms/backend.ts";
 import { matmulFlops } from "./_flops.ts";
 import { matmulGflops, timeWork } from "./_measure.ts";
 import { markdownTable, ms, relChange, sig, type Table } from "./_table.ts";
-import { installFastWasmMatMul } from "./_wasm_matmul.ts";
+import { installFastWasmMatMul, useShippedWasmMatMul } from "./_wasm_matmul.ts";
 
 /** The forms of a wsmall train step (328 = B*T*41 video tokens, D 256, MLP 1024, 8 = B*H heads). */
 export const FORMS = [
@@ -54,8 +54,11 @@ export async function wasmFormsTable(): Promise<Table> {
   for (const f of FORMS) {
     const a = tf.randomUniform([...f.a], -1, 1, "float32", 1), b = tf.randomUniform([...f.b], -1, 1, "float32", 2);
     const run = () => tf.matMul(a, b, f.ta, f.tb);
+    // setBackend("wasm") installs the fast path: measure the shipped kernel with it taken out.
+    const restoreShipped = useShippedWasmMatMul();
     const reference = run();
     const before = await timeWork(run, { warmup: 1, reps: 5 });
+    restoreShipped();
     const restore = installFastWasmMatMul();
     let after, err;
     try {
@@ -69,8 +72,8 @@ export async function wasmFormsTable(): Promise<Table> {
     rows.push([f.name, `${f.a.join("x")} . ${f.b.join("x")}`, ms(before.cpuMedianMs), gf(before.cpuMedianMs), ms(after.cpuMedianMs), gf(after.cpuMedianMs), relChange(after.cpuMedianMs, before.cpuMedianMs), sig(err, 2)]);
   }
   return {
-    title: "wasm matMul forms: tfjs-backend-wasm as shipped vs the fast-path prototype",
-    header: ["form", "shapes", "shipped ms", "GFLOP/s", "prototype ms", "GFLOP/s", "change", "max |diff|"],
+    title: "wasm matMul forms: tfjs-backend-wasm as shipped vs the fast path (transforms/wasm_matmul.ts)",
+    header: ["form", "shapes", "shipped ms", "GFLOP/s", "fast path ms", "GFLOP/s", "change", "max |diff|"],
     rows,
     align: ["left", "left", "right", "right", "right", "right", "right", "right"],
     notes: ["CPU-time median of 5 after a warm-up (robust to other load on the machine). Inputs uniform in [-1, 1]."],

@@ -1,7 +1,8 @@
 /**
- * Where a wsmall train step spends its time on wasm (tf.profile per-kernel times), and the step
- * with the BatchMatMul fast-path prototype (bench/_wasm_matmul.ts) installed: before/after time,
- * kernel table, and a check that the step computes the same thing (metrics and updated params).
+ * Where a wsmall train step spends its time on wasm (tf.profile per-kernel times), with
+ * tfjs-backend-wasm's BatchMatMul as shipped and with the fast path of transforms/wasm_matmul.ts
+ * (what `setBackend("wasm")` installs): before/after time, kernel table, and a check that the step
+ * computes the same thing (metrics and updated params).
  *
  * Run: deno run -A bench/wasm_profile.ts
  */
@@ -15,7 +16,7 @@ import { type Tree, treeDispose, treeLeaves } from "../transforms/tree.ts";
 import { profiledMatmulFlops, trainStepFlops } from "./_flops.ts";
 import { kernelStats, profileWork, timeWork } from "./_measure.ts";
 import { markdownTable, mib, ms, relChange, sig, type Table } from "./_table.ts";
-import { installFastWasmMatMul } from "./_wasm_matmul.ts";
+import { installFastWasmMatMul, useShippedWasmMatMul } from "./_wasm_matmul.ts";
 import { WSMALL_BATCH, WSMALL_TEXT, wsmall } from "./_wsmall_config.ts";
 
 const TOP = 12;
@@ -44,11 +45,12 @@ export async function wasmProfileTables(): Promise<Table[]> {
     treeDispose(r.optState);
     return { params: all, metrics: r.metrics };
   };
-  const before = await measure();
-  const ref = keepOne(step());
-  const restore = installFastWasmMatMul();
-  let after, got;
+  const restore = useShippedWasmMatMul();
+  let before, ref, after, got;
   try {
+    before = await measure();
+    ref = keepOne(step());
+    installFastWasmMatMul();
     after = await measure();
     got = keepOne(step());
   } finally {
@@ -64,24 +66,24 @@ export async function wasmProfileTables(): Promise<Table[]> {
   const tb = total(before.stats), ta = total(after.stats);
   const afterBy = new Map(after.stats.map((k) => [k.name, k]));
   const kernels: Table = {
-    title: "wasm: kernels of one wsmall train step (tf.profile), shipped BatchMatMul vs the fast-path prototype",
-    header: ["kernel", "calls", "ms", "share", "prototype calls", "ms", "share"],
+    title: "wasm: kernels of one wsmall train step (tf.profile), shipped BatchMatMul vs the fast path",
+    header: ["kernel", "calls", "ms", "share", "fast-path calls", "ms", "share"],
     rows: before.stats.slice(0, TOP).map((k) => {
       const a = afterBy.get(k.name);
       return [k.name, String(k.calls), ms(k.ms), `${((100 * k.ms) / tb).toFixed(0)}%`, String(a?.calls ?? 0), ms(a?.ms ?? 0), `${((100 * (a?.ms ?? 0)) / ta).toFixed(0)}%`];
     }),
     notes: [
-      `Sum over all ${before.prof.kernels.length} kernels: ${ms(tb)} ms shipped, ${ms(ta)} ms prototype (per-kernel wall time inside tf.profile).`,
+      `Sum over all ${before.prof.kernels.length} kernels: ${ms(tb)} ms shipped, ${ms(ta)} ms fast path (per-kernel wall time inside tf.profile).`,
       `Matmul FLOPs the profile ran: ${sig(profiledMatmulFlops(before.prof.kernels) / 1e9)} G (config count, 3x forward: ${sig(trainStepFlops(wsmall, 2, 32) / 1e9)} G).`,
     ],
   };
   const gf = (t: number) => sig(trainStepFlops(wsmall, 2, 32) / (t * 1e6));
   const summary: Table = {
-    title: "wasm: wsmall train step (AdamW), before/after the BatchMatMul fast-path prototype",
+    title: "wasm: wsmall train step (AdamW), before/after the BatchMatMul fast path",
     header: ["kernel", "CPU ms", "wall ms", "GFLOP/s (CPU)", "peak MiB", "loss", "grad norm"],
     rows: [
       ["tfjs-backend-wasm 4.22 as shipped", ms(before.time.cpuMedianMs), ms(before.time.medianMs), gf(before.time.cpuMedianMs), mib(before.prof.peakBytes), sig(ref.metrics.total, 6), sig(ref.metrics.gradNorm, 6)],
-      ["fast-path prototype", ms(after.time.cpuMedianMs), ms(after.time.medianMs), gf(after.time.cpuMedianMs), mib(after.prof.peakBytes), sig(got.metrics.total, 6), sig(got.metrics.gradNorm, 6)],
+      ["fast path (transforms/wasm_matmul.ts)", ms(after.time.cpuMedianMs), ms(after.time.medianMs), gf(after.time.cpuMedianMs), mib(after.prof.peakBytes), sig(got.metrics.total, 6), sig(got.metrics.gradNorm, 6)],
     ],
     notes: [
       `Change: ${relChange(after.time.cpuMedianMs, before.time.cpuMedianMs)} CPU time. Same step: max |param difference| after the update ${sig(paramDiff, 2)}.`,

@@ -46,6 +46,8 @@ export async function setBackend(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) throw new BackendError(name, "tfjs failed to initialise it");
   await tf.ready();
+  // The shipped wasm BatchMatMul leaves XNNPACK for transposed or batched operands (dense backward).
+  if (name === "wasm") (await import("./wasm_matmul.ts")).installWasmMatMul();
   silenceNodeBanner();
 }
 

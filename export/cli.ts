@@ -113,11 +113,16 @@ export async function runExport(a: ExportArgs): Promise<string> {
 }
 
 if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   try {
     await setBackend("wasm");
     console.log(await runExport(parseExportArgs(Deno.args)));
   } catch (e) {
     console.error(e instanceof Error ? e.message : String(e));
-    Deno.exit(1);
+    // a bad flag is a usage error (2); a failed export (bad checkpoint, unwritable folder) is 1
+    Deno.exit(e instanceof ExportSpecError || (e instanceof TypeError && /option/i.test(e.message)) ? 2 : 1);
   }
 }

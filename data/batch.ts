@@ -14,6 +14,7 @@
  */
 import { Data, Effect, Result, Stream } from "effect";
 import type { Batch, Example } from "./types.ts";
+import { seededUniform } from "./seeded_random.ts";
 
 export type SkippedItem<E> = { readonly index: number; readonly error: E };
 
@@ -61,17 +62,7 @@ export class BatchShapeError extends Data.TaggedError("BatchShapeError")<{
   }
 }
 
-/** mulberry32: a small seeded generator, uniform in [0, 1); enough for shuffling. */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededUniform } from "./seeded_random.ts";
 
 /**
  * A buffered shuffle: fill a buffer of `size`, then emit a random element for each arrival and

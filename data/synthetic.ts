@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { BadMediaConfig, RenderError } from "./errors.ts";
 import { processStdout, QUIET_ARGS } from "./ffmpeg.ts";
 import { vocabularyOf } from "./tokenizer/word.ts";
+import { seededUniform } from "./seeded_random.ts";
 
 export type SyntheticConfig = {
   /** N frames per clip (issue 10: 32) */
@@ -144,7 +145,7 @@ export function syntheticScene(
   index: number,
   config: SyntheticConfig = SYNTHETIC_DEFAULTS,
 ): SyntheticScene {
-  const rand = mulberry32(mix(seed, index));
+  const rand = seededUniform(mix(seed, index));
   const T = config.chunks;
   const colours = shuffle(PALETTE.map((p) => p.name), rand).slice(0, T);
   // (d)'s answer is drawn first, half yes: a "yes" needs a chunk before the tone (tone in 1..T-1), a "no"
@@ -312,18 +313,6 @@ function mix(seed: number, index: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x21f0aaad);
   h = Math.imul(h ^ (h >>> 15), 0x735a2d97);
   return (h ^ (h >>> 15)) >>> 0;
-}
-
-/** mulberry32: a small, fast, well-distributed 32-bit PRNG giving floats in [0, 1). */
-function mulberry32(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<A>(items: readonly A[], rand: () => number): A[] {

@@ -14,7 +14,10 @@
  * or the (s+1)-th item of an iterable, which is fast-forwarded past the steps already done.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Batch } from "../data/types.ts";
+import type { HostBatch as Batch } from "./batch_tensors.ts";
+import { batchReader, type BatchSource } from "./train_data.ts";
+
+export type { BatchSource };
 import { adamw } from "../transforms/optim/adamw.ts";
 import { chain, type GradientTransformation, type OptState } from "../transforms/optim/chain.ts";
 import { clipByGlobalNorm } from "../transforms/optim/clip.ts";
@@ -35,16 +38,6 @@ import {
   prepareMetrics,
   progressBar,
 } from "./train_log.ts";
-
-/**
- * Where batches come from: a function of the step (0-based; called once per step, in order), or an
- * (async) iterable. Either may give data/ `Batch`es (typed arrays) or model tensors; the loop owns
- * and disposes the tensors it is given.
- */
-export type BatchSource =
-  | ((step: number) => Batch | MirasolBatch | Promise<Batch | MirasolBatch>)
-  | AsyncIterable<Batch | MirasolBatch>
-  | Iterable<Batch | MirasolBatch>;
 
 export type TrainOptions = {
   readonly config: MirasolConfig;
@@ -245,23 +238,6 @@ async function startState(
     treeDispose(fresh as unknown as Tree<tf.Tensor>);
     treeDispose(optState);
   }
-}
-
-/** Pulls the batch of each step, in order, from any BatchSource. */
-function batchReader(
-  data: BatchSource,
-): { next(step: number): Promise<Batch | MirasolBatch | undefined>; close(): Promise<void> } {
-  if (typeof data === "function") return { next: async (step) => await data(step), close: async () => {} };
-  const it = Symbol.asyncIterator in data
-    ? (data as AsyncIterable<Batch | MirasolBatch>)[Symbol.asyncIterator]()
-    : (data as Iterable<Batch | MirasolBatch>)[Symbol.iterator]();
-  return {
-    next: async () => {
-      const r = await it.next();
-      return r.done ? undefined : r.value;
-    },
-    close: async () => void (await it.return?.()),
-  };
 }
 
 function toTensors(b: Batch | MirasolBatch, o: TrainOptions, step: number): MirasolBatch {

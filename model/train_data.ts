@@ -12,9 +12,13 @@
  * Letters: B batch, N frames, H/W frame size, r columns per frame, Mb mel bins, L text, C classes.
  */
 import { decodeExample, decodeRecords, type Feature } from "../formats/tfrecord.ts";
-import type { Batch } from "../data/types.ts";
+import type { HostBatch } from "./batch_tensors.ts";
+
+/** What these sources give: host arrays with every field, ids and media mask included. */
+type Batch = Required<HostBatch>;
 import { foldIn, type Key, normalValues, PRNGKey, uniformValues } from "../transforms/random.ts";
 import type { MirasolConfig } from "./config.ts";
+import type { MirasolBatch } from "./inputs.ts";
 
 const utf8 = new TextDecoder();
 
@@ -203,5 +207,32 @@ export async function tfrecordBatches(
     const decoded = picks.map((r) => ({ file: r.file, f: decodeExample(r.bytes) }));
     const ids = decoded.map(({ f }) => f.id?.kind === "bytes" ? utf8.decode(f.id.value[0]) : "");
     return stackBatch(ids, decoded.map(({ file, f }) => exampleArrays(file, f, d)), d);
+  };
+}
+
+/**
+ * Where batches come from: a function of the step (0-based; called once per step, in order), or an
+ * (async) iterable. Either may give data/ `Batch`es (typed arrays) or model tensors; the loop owns
+ * and disposes the tensors it is given.
+ */
+export type BatchSource =
+  | ((step: number) => HostBatch | MirasolBatch | Promise<HostBatch | MirasolBatch>)
+  | AsyncIterable<HostBatch | MirasolBatch>
+  | Iterable<HostBatch | MirasolBatch>;
+
+/** Pulls the batch of each step, in order, from any BatchSource. */
+export function batchReader(
+  data: BatchSource,
+): { next(step: number): Promise<HostBatch | MirasolBatch | undefined>; close(): Promise<void> } {
+  if (typeof data === "function") return { next: async (step) => await data(step), close: async () => {} };
+  const it = Symbol.asyncIterator in data
+    ? (data as AsyncIterable<HostBatch | MirasolBatch>)[Symbol.asyncIterator]()
+    : (data as Iterable<HostBatch | MirasolBatch>)[Symbol.iterator]();
+  return {
+    next: async () => {
+      const r = await it.next();
+      return r.done ? undefined : r.value;
+    },
+    close: async () => void (await it.return?.()),
   };
 }

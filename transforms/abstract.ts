@@ -17,21 +17,14 @@ export class AbstractValueError extends Error {
 
 type DataId = object;
 
-/** tfjs requires a KernelBackend subclass; it holds no numbers, only a count of live ids. */
-class AbstractBackend extends tf.KernelBackend {
-  private live = 0;
-  override write(_values: unknown, _shape: number[], _dtype: tf.DataType): DataId {
-    this.live++;
-    return {};
-  }
-  override move(): void {
-    this.live++;
-  }
-  override readSync(): never {
-    throw new AbstractValueError("Cannot read values of an abstract tensor: it has a shape and dtype only");
-  }
-  override read(): Promise<never> {
-    return Promise.reject(new AbstractValueError("Cannot read values of an abstract tensor: it has a shape and dtype only"));
+/**
+ * The bookkeeping every values-free tfjs backend needs (this one and the tracing backend): a count
+ * of live data ids, no timer, float32 precision. tfjs requires a KernelBackend subclass.
+ */
+export abstract class DatalessBackend extends tf.KernelBackend {
+  protected live = 0;
+  constructor(private readonly memoryReason: string) {
+    super();
   }
   override numDataIds(): number {
     return this.live;
@@ -45,7 +38,7 @@ class AbstractBackend extends tf.KernelBackend {
   }
   override incRef(): void {}
   override memory() {
-    return { unreliable: true, reasons: ["abstract tensors hold no data"] };
+    return { unreliable: true, reasons: [this.memoryReason] };
   }
   override timerAvailable(): boolean {
     return false;
@@ -57,6 +50,26 @@ class AbstractBackend extends tf.KernelBackend {
     return 32;
   }
   override dispose(): void {}
+}
+
+/** Holds no numbers at all: init under it only learns shapes and dtypes. */
+class AbstractBackend extends DatalessBackend {
+  constructor() {
+    super("abstract tensors hold no data");
+  }
+  override write(_values: unknown, _shape: number[], _dtype: tf.DataType): DataId {
+    this.live++;
+    return {};
+  }
+  override move(): void {
+    this.live++;
+  }
+  override readSync(): never {
+    throw new AbstractValueError("Cannot read values of an abstract tensor: it has a shape and dtype only");
+  }
+  override read(): Promise<never> {
+    return Promise.reject(new AbstractValueError("Cannot read values of an abstract tensor: it has a shape and dtype only"));
+  }
 }
 
 function make(shape: readonly number[], dtype: tf.DataType): tf.TensorInfo {

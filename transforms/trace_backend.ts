@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ConstData, TraceNode, TraceSite, TracedValue, ValueId } from "./trace_ir.ts";
 import { DYNAMIC_KERNELS, SHAPE_RULES, STATEFUL_KERNELS, type Spec } from "./trace_shapes.ts";
+import { DatalessBackend } from "./abstract.ts";
 
 export const TRACE_BACKEND = "trace";
 
@@ -150,9 +151,11 @@ function runTraced(kernel: string, inputs: Record<string, tf.TensorInfo | null |
   return Array.isArray(specs) ? infos : infos[0];
 }
 
-/** tfjs requires a KernelBackend subclass; this one stores only the host values of constants. */
-class TraceBackend extends tf.KernelBackend {
-  private live = 0;
+/** Stores only the host values of constants; every other tensor is a node of the recording. */
+class TraceBackend extends DatalessBackend {
+  constructor() {
+    super("traced tensors hold no data");
+  }
   override write(values: unknown, shape: number[], dtype: tf.DataType): object {
     this.live++;
     return addConst(recording("tensor"), values, shape, dtype);
@@ -178,30 +181,6 @@ class TraceBackend extends tf.KernelBackend {
       return Promise.reject(e);
     }
   }
-  override numDataIds(): number {
-    return this.live;
-  }
-  override disposeData(): boolean {
-    this.live = Math.max(0, this.live - 1);
-    return true;
-  }
-  override refCount(): number {
-    return 1;
-  }
-  override incRef(): void {}
-  override memory() {
-    return { unreliable: true, reasons: ["traced tensors hold no data"] };
-  }
-  override timerAvailable(): boolean {
-    return false;
-  }
-  override epsilon(): number {
-    return 1e-7;
-  }
-  override floatPrecision(): 16 | 32 {
-    return 32;
-  }
-  override dispose(): void {}
 }
 
 let registered = false;

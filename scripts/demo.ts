@@ -154,5 +154,5 @@ print(json.dumps({k: float(v) for k, v in out.items()}))`;
     const ts = tsLoss[term].dataSync()[0];
     console.log(`  ${term.padEnd(14)} TypeScript ${ts.toFixed(6)}   TensorFlow ${tfLoss[term].toFixed(6)}   rel. diff ${(Math.abs(ts - tfLoss[term]) / Math.abs(ts)).toExponential(1)}`);
   }
-  console.log(`\nTrain it further in TensorFlow: .venv/bin/python export/tf/train.py --help (README: "Export, then train in TensorFlow")`);
+  console.log(`\nTrain it further in TensorFlow (XLA, MirroredStrategy, multi-worker, TPU): .venv/bin/python export/tf/driver.py --help`);
 }

@@ -185,20 +185,21 @@ console.log(agree ? "TensorFlow and TypeScript agree" : "TensorFlow and TypeScri
     md(`
 ## 5. Training the export in TensorFlow
 
-The export is a complete training target: \`export/tf/train.py\` loads it under TPUStrategy when a TPU is
-reachable, else MirroredStrategy over the local GPUs (or \`--cpu-replicas\` logical CPUs), reads TFRecord shards
+The export is a complete training target: \`export/tf/driver.py\` loads it under TPUStrategy when a TPU is
+reachable, MultiWorkerMirroredStrategy when \`TF_CONFIG\` names several workers, else MirroredStrategy over the
+local GPUs (or \`--cpu-replicas\` logical CPUs); \`--jit\` compiles the step with XLA. It reads TFRecord shards
 written by \`data/tfrecords.ts\` (every keyword input of the \`loss\` signature is a feature), all-reduces the
 gradients, and writes checkpoints that \`loadCheckpoint\` (\`model/checkpoint.ts\`) reads back into TypeScript.
 For this export:
 `),
     code(
       `
-const trainCommand = [".venv/bin/python", "export/tf/train.py", "--model", savedModelDir, "--data", "'shards/*.tfrecord'", "--steps", "1000", "--out", "ckpt", "--lr", "1e-4", "--cpu-replicas", "2"];
+const trainCommand = [".venv/bin/python", "export/tf/driver.py", "--savedmodel", savedModelDir, "--data", "'shards/*.tfrecord'", "--steps", "1000", "--out", "ckpt", "--lr", "1e-4", "--cpu-replicas", "2", "--jit"];
 console.log(trainCommand.join(" ").replace(work, "<work>"));
-const help = await new Deno.Command(python, { args: ["../export/tf/train.py", "--help"], stdout: "piped", stderr: "piped" }).output();
+const help = await new Deno.Command(python, { args: ["../export/tf/driver.py", "--help"], stdout: "piped", stderr: "piped" }).output();
 console.log(new TextDecoder().decode(help.stdout).split("\\n").slice(0, 3).join("\\n"));
 `,
-      { expectText: ["export/tf/train.py --model <work>/saved_model", "usage: train.py"] },
+      { expectText: ["export/tf/driver.py --savedmodel <work>/saved_model", "usage: driver.py"] },
     ),
     code(`
 tf.dispose([batch.video, batch.audio, batch.text, batch.textMask, batch.lossMask]);

@@ -45,9 +45,9 @@ export function sampleKeep(
  * The latent model's attention mask, bool [B, 1, T*m, T*m] (broadcast over heads): chunk-causal
  * AND the key is kept. Without `keep` (eval) it is the plain chunk-causal mask [T*m, T*m].
  */
-export function latentMask(chunks: number, tokens: number, keep?: Uint8Array): tf.Tensor {
-  const causal = chunkCausalMaskBytes(chunks, tokens);
+export function latentMask(chunks: number, tokens: number, keep?: Uint8Array, bidirectional = false): tf.Tensor {
   const len = chunks * tokens;
+  const causal = bidirectional ? { data: new Uint8Array(len * len).fill(1) } : chunkCausalMaskBytes(chunks, tokens);
   if (!keep) return tf.tensor2d(causal.data, [len, len], "bool");
   const B = keep.length / len;
   const out = new Uint8Array(B * len * len);
@@ -66,11 +66,11 @@ export function latentMask(chunks: number, tokens: number, keep?: Uint8Array): t
  * `key`; otherwise no masking at all. `keep` is returned for inspection (tests, visualisation).
  */
 export function combinerMask(
-  opts: { train: boolean; ratio: number; key?: Key },
+  opts: { train: boolean; ratio: number; key?: Key; bidirectional?: boolean },
   shape: { batch: number; chunks: number; tokens: number },
 ): { mask: tf.Tensor; keep?: Uint8Array } {
   if (!opts.train || opts.ratio === 0 || maskedPerChunk(shape.tokens, opts.ratio) === 0) {
-    return { mask: latentMask(shape.chunks, shape.tokens) };
+    return { mask: latentMask(shape.chunks, shape.tokens, undefined, opts.bidirectional) };
   }
   if (!opts.key) {
     throw new ConfigError({
@@ -79,5 +79,5 @@ export function combinerMask(
     });
   }
   const keep = sampleKeep(opts.key, shape, opts.ratio);
-  return { mask: latentMask(shape.chunks, shape.tokens, keep), keep };
+  return { mask: latentMask(shape.chunks, shape.tokens, keep, opts.bidirectional), keep };
 }

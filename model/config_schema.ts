@@ -107,6 +107,11 @@ export type MirasolConfig = {
   readonly combinerMaskRatio: number;
   /** Layers of the latent causal model; 0 is Tab. 5a's ablation without it (h = x, no latent loss). */
   readonly latentDepth: number;
+  /**
+   * The latent model's attention over chunks: chunk-causal (Eq. 8, the default), or bidirectional,
+   * Tab. 5c's "Ours + BD" ablation, where h_t also sees later chunks (so it cannot be streamed).
+   */
+  readonly latentAttention?: "chunk_causal" | "bidirectional";
   readonly reconstruction: ReconstructionConfig;
   readonly text: TextConfig;
   readonly losses: LossWeights;
@@ -244,6 +249,9 @@ export function validateConfig<C extends MirasolConfig>(c: C): C {
   }
   if (!(c.combinerMaskRatio >= 0 && c.combinerMaskRatio < 1)) {
     fail("combinerMaskRatio", `must be in [0, 1), got ${c.combinerMaskRatio}`);
+  }
+  if (c.latentAttention !== undefined && c.latentAttention !== "chunk_causal" && c.latentAttention !== "bidirectional") {
+    fail("latentAttention", `must be "chunk_causal" or "bidirectional", got ${JSON.stringify(c.latentAttention)}`);
   }
   if (!Number.isInteger(c.latentDepth) || c.latentDepth < 0) {
     fail("latentDepth", `must be a non-negative integer, got ${c.latentDepth}`);

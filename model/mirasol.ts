@@ -131,7 +131,8 @@ function runLatent(
   key?: Key,
 ): tf.Tensor4D {
   const [B, T, m] = x.shape;
-  const { mask } = combinerMask({ train, ratio: c.combinerMaskRatio, key: maskKey }, {
+  const bidirectional = c.latentAttention === "bidirectional";
+  const { mask } = combinerMask({ train, ratio: c.combinerMaskRatio, key: maskKey, bidirectional }, {
     batch: B,
     chunks: T,
     tokens: m,

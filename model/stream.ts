@@ -73,6 +73,12 @@ export function streamStep(
   chunk: MediaChunk,
   config: MirasolConfig,
 ): { x: tf.Tensor3D; h: tf.Tensor3D; state: StreamState } {
+  if (config.latentAttention === "bidirectional" && config.latentDepth > 0) {
+    throw new ConfigError({
+      action: "stream a chunk",
+      reason: "the latent model is bidirectional (latentAttention), so h_t depends on chunks not seen yet",
+    });
+  }
   const one = chunkConfig(config);
   const B = validateMedia(chunk, one);
   const batch = state.h?.shape[0];

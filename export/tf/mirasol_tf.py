@@ -149,9 +149,19 @@ def make_train_step(
     replicas = strategy.num_replicas_in_sync
 
     def loss_and_grads(batch):
-        with model.inlining():
-            loss = loss_of(batch) / replicas
-        grads = tf.gradients(loss, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        zero = tf.UnconnectedGradients.ZERO
+        if jit_compile:
+            # XLA needs the signature inlined (else it recompiles every step), and only tf.gradients
+            # sees inlined ops.
+            with model.inlining():
+                loss = loss_of(batch) / replicas
+            grads = tf.gradients(loss, variables, unconnected_gradients=zero)
+        else:
+            # Without XLA the restored call is differentiated by the tape; the inlined body fails the
+            # Mirasol model's all-reduce under MirroredStrategy (mismatched collective shapes).
+            with tf.GradientTape() as tape:
+                loss = loss_of(batch) / replicas
+            grads = tape.gradient(loss, variables, unconnected_gradients=zero)
         # Embedding lookups give IndexedSlices.
         return loss, [tf.convert_to_tensor(g) for g in grads]
 

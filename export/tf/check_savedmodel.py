@@ -55,6 +55,18 @@ def fresh_model(case, get, strategy=None):
     return model
 
 
+_STRATEGY = None
+
+
+def two_cpu_strategy():
+    """One MirroredStrategy over the 2 logical CPUs for the whole process: a second strategy object
+    reuses collective instance keys, and its all-reduce then meets the first one's (shape mismatch)."""
+    global _STRATEGY
+    if _STRATEGY is None:
+        _STRATEGY = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    return _STRATEGY
+
+
 def run(case):
     report = {"tf_version": tf.__version__, "seconds": {}}
     clock = [time.perf_counter()]
@@ -117,7 +129,7 @@ def run(case):
 
     lap("adam")
     if "mirrored" in checks:
-        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        strategy = two_cpu_strategy()
         mirrored = fresh_model(case, get, strategy)
         single = fresh_model(case, get)
         lr = case.get("lr", 1e-3)

@@ -157,8 +157,7 @@ def make_train_step(
                 loss = loss_of(batch) / replicas
             grads = tf.gradients(loss, variables, unconnected_gradients=zero)
         else:
-            # Without XLA the restored call is differentiated by the tape; the inlined body fails the
-            # Mirasol model's all-reduce under MirroredStrategy (mismatched collective shapes).
+            # Without XLA the restored call can simply be differentiated by the tape.
             with tf.GradientTape() as tape:
                 loss = loss_of(batch) / replicas
             grads = tape.gradient(loss, variables, unconnected_gradients=zero)

@@ -13,9 +13,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type Key, keysFor } from "../transforms/random.ts";
 import { framesPerChunk, type MirasolConfig } from "./config.ts";
 import * as dense from "./layers/dense.ts";
-import * as transformer from "./layers/transformer.ts";
 import { positionEmbedding3d } from "./tubes.ts";
-import type { DenseParams, EncoderOptions, StackParams } from "./video_encoder.ts";
+import { applyBackbone, type DenseParams, type EncoderOptions, type StackParams } from "./video_encoder.ts";
 
 export type AudioEncoderParams = { readonly projection: DenseParams };
 
@@ -68,10 +67,5 @@ export function apply(
   audio: tf.Tensor,
   opts: EncoderOptions,
 ): tf.Tensor4D {
-  const { config: c, train, key } = opts;
-  const B = audio.shape[0];
-  const tokens = embed(p, audio, c);
-  const [, s, D] = tokens.shape;
-  const encoded = transformer.applyStack(backbone, tokens, { train, key, dropout: c.dropout }); // [B*T, s, D]
-  return tf.reshape(encoded, [B, c.video.chunks, s, D]) as tf.Tensor4D;
+  return applyBackbone(backbone, embed(p, audio, opts.config), audio.shape[0], opts); // [B, T, s, D]
 }

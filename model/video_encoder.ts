@@ -64,10 +64,16 @@ export function apply(
   video: tf.Tensor,
   opts: EncoderOptions,
 ): tf.Tensor4D {
+  return applyBackbone(backbone, embed(p, video, opts.config), video.shape[0], opts);
+}
+
+/**
+ * The ViT backbone shared by video and audio (§3.1) on each chunk's tokens:
+ * tokens [B*T, n, D] -> [B, T, n, D]. Chunks never attend to each other here.
+ */
+export function applyBackbone(backbone: StackParams, tokens: tf.Tensor3D, batch: number, opts: EncoderOptions): tf.Tensor4D {
   const { config: c, train, key } = opts;
-  const B = video.shape[0];
-  const tokens = embed(p, video, c);
-  const [, f, D] = tokens.shape;
-  const encoded = transformer.applyStack(backbone, tokens, { train, key, dropout: c.dropout }); // [B*T, f, D]
-  return tf.reshape(encoded, [B, c.video.chunks, f, D]) as tf.Tensor4D;
+  const [, n, D] = tokens.shape;
+  const encoded = transformer.applyStack(backbone, tokens, { train, key, dropout: c.dropout }); // [B*T, n, D]
+  return tf.reshape(encoded, [batch, c.video.chunks, n, D]) as tf.Tensor4D;
 }

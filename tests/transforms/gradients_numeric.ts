@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, setBackend } from "../../transforms/backend.ts";
+import { seededUniform } from "../../data/seeded_random.ts";
 
 /** A gradient check: f must run `kernel`, and tf.grads of sum(w * f(xs)) must match finite differences. */
 export type GradCase = {
@@ -21,17 +22,8 @@ export type GradCase = {
 
 export type Rng = () => number;
 
-/** mulberry32: a small seeded generator, so every run sees the same inputs. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (mulberry32), so every run sees the same inputs. */
+export const rng: (seed: number) => Rng = seededUniform;
 
 const size = (shape: readonly number[]) => shape.reduce((n, d) => n * d, 1);
 

@@ -21,24 +21,20 @@ export { type Grads, valueAndGrad } from "./transforms/grad.ts";
 export { DIFFERENTIABLE_KERNELS } from "./transforms/gradients/mod.ts";
 export * as initializers from "./transforms/initializers.ts";
 
-// Layers and masks
-export * as layers from "./model/layers/mod.ts";
-export {
-  causalMask, chunkCausalCrossMask, chunkCausalCrossMaskArray, chunkCausalMask, chunkCausalMaskArray,
-} from "./model/masks.ts";
-
-// The model
+// The network: configs, layers, masks, init / forward / loss
 export * from "./model/mod.ts";
-export { ShapeError } from "./model/errors.ts";
 
-// Optimisers and checkpoints
+// Inference: generation, classification, streaming, exact match
+export * from "./inference/mod.ts";
+
+// Training: step, loop, batch sources, checkpoints
+export * from "./train/mod.ts";
+
+// Optimisers
 export {
   adamw, applyUpdates, chain, clipByGlobalNorm, constant, type GradientTransformation, sgd, warmupCosine,
 } from "./transforms/optim/mod.ts";
-export { CheckpointCorrupt, CheckpointMismatch, loadCheckpoint, saveCheckpoint } from "./model/checkpoint.ts";
 
-// Evaluation
-export { accuracyOf, emptyTally, exactMatch, isExactMatch, normalizeAnswer, tallyAdd } from "./model/eval.ts";
 
 // Data
 export * from "./data/mod.ts";

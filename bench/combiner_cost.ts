@@ -8,14 +8,13 @@
  *   fwd+bwd: valueAndGrad over the Combiner's params of mean(x^2), the Combiner ALONE on u (the
  *            encoders and heads cost the same for both kinds and would hide the difference);
  *   peak:    tensor bytes live at the worst kernel of that fwd+bwd, above what was live before;
- *   stream:  latency of chunk 1 and of chunk T with model/stream_combiner.ts `combinerStep`
+ *   stream:  latency of chunk 1 and of chunk T with `combiner.step`
  *            (causal: per-layer key/value cache; TTM: its memory only), and for the causal
  *            Combiner without a cache, re-running `combiner.apply` on chunks 1..t.
  * Run: deno run -A bench/combiner_cost.ts [--chunks 2,4,8] (wasm, 1 thread).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { combiner, type CombinerKind, combinerOfKind, type MirasolConfig, withCombiner, withFrames } from "../model/mod.ts";
-import { combinerStep, initCombinerStream } from "../model/stream_combiner.ts";
 import { setBackend } from "../transforms/backend.ts";
 import { valueAndGrad } from "../transforms/grad.ts";
 import { foldIn, normalValues, PRNGKey } from "../transforms/random.ts";
@@ -56,18 +55,18 @@ async function measure(kind: CombinerKind, T: number): Promise<Row> {
   // Streaming: the state after chunks 1..t-1 is built untimed, then chunk t is timed.
   const chunk = (t: number) => tf.reshape(tf.slice(u, [0, t, 0, 0], [BATCH, 1, n, D]), [BATCH, n, D]) as tf.Tensor3D;
   const stepLatency = async (t: number) => {
-    let state = initCombinerStream(p, c, BATCH);
+    let state = combiner.initState(p, c, BATCH);
     const held: tf.Tensor[] = [];
     for (let i = 0; i < t; i++) {
       const ui = chunk(i);
-      const out = combinerStep(p, state, ui, i, c);
+      const out = combiner.step(p, state, ui, i);
       tf.dispose([ui, out.x]);
       state = out.state;
       held.push(...stateTensors(state));
     }
     const ut = chunk(t);
     const r = await timeWork(() => {
-      const out = combinerStep(p, state, ut, t, c);
+      const out = combiner.step(p, state, ut, t);
       return [out.x, newTensors(out.state, held)];
     }, { warmup: 1, reps: 3 });
     tf.dispose([ut, ...held]);
@@ -96,20 +95,20 @@ async function measure(kind: CombinerKind, T: number): Promise<Row> {
 }
 
 /** Every tensor a Combiner stream state holds. */
-function stateTensors(s: ReturnType<typeof initCombinerStream>): tf.Tensor[] {
+function stateTensors(s: combiner.CombinerState): tf.Tensor[] {
   switch (s.kind) {
     case "ttm":
       return [s.state.memory];
     case "causal_transformer":
     case "cls":
-      return (s.self ?? []).flatMap((kv) => [kv.k, kv.v]);
+      return (s.state.self ?? []).flatMap((kv) => [kv.k, kv.v]);
     case "perceiver":
-      return [...(s.self ?? []), ...(s.cross ?? [])].flatMap((kv) => [kv.k, kv.v]);
+      return [...(s.state.self ?? []), ...(s.state.cross ?? [])].flatMap((kv) => [kv.k, kv.v]);
     case "none":
       return [];
   }
 }
-const newTensors = (s: ReturnType<typeof initCombinerStream>, held: readonly tf.Tensor[]) =>
+const newTensors = (s: combiner.CombinerState, held: readonly tf.Tensor[]) =>
   stateTensors(s).filter((t) => !held.includes(t));
 
 export async function combinerCostTables(chunks: readonly number[]): Promise<Table[]> {
@@ -143,7 +142,7 @@ export async function combinerCostTables(chunks: readonly number[]): Promise<Tab
       return [String(T), ms(a.first), ms(a.last), ms(a.rerunFirst!), ms(a.rerunLast!), ms(b.first), ms(b.last)];
     }),
     notes: [
-      "model/stream_combiner.ts combinerStep on chunk t after chunks 1..t-1 (state built untimed); CPU-time median of 3.",
+      "combiner.step on chunk t after chunks 1..t-1 (state built untimed); CPU-time median of 3.",
       "re-run: combiner.apply on chunks 1..t, what a causal Combiner without a cache must do per new chunk.",
     ],
   };

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { exampleBatch, init, type MirasolParams } from "../model/mod.ts";
-import { trainStep, type TrainStepResult } from "../model/train_step.ts";
+import { trainStep, type TrainStepResult } from "../train/step.ts";
 import { setBackend } from "../transforms/backend.ts";
 import { adamw } from "../transforms/optim/mod.ts";
 import { PRNGKey } from "../transforms/random.ts";

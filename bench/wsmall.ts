@@ -15,8 +15,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { exampleBatch, init, loss, forward, type MirasolBatch, type MirasolParams } from "../model/mod.ts";
-import { generate } from "../model/generate.ts";
-import { trainStep } from "../model/train_step.ts";
+import { generate } from "../inference/generate.ts";
+import { trainStep } from "../train/step.ts";
 import { type BackendName, setBackend } from "../transforms/backend.ts";
 import { valueAndGrad } from "../transforms/grad.ts";
 import { adamw, applyUpdates, type OptState } from "../transforms/optim/mod.ts";
@@ -152,8 +152,8 @@ export async function wsmallTables(backends: readonly BackendName[]): Promise<Ta
       `GFLOP: matmul FLOPs counted from the config (bench/_flops.ts): train step = 3x forward; generate = media once + cached decoder (prompt ${PROMPT.length}, ${NEW_TOKENS} new tokens).`,
       "Median of 3 runs after 1 warm-up on wasm, 1 run after 1 warm-up on cpu/webgpu. CPU ms: process CPU time (for the single-threaded",
       "wasm and cpu backends, the wall time on an idle core; for webgpu it sums llvmpipe's threads). peak MiB: live tensor bytes above the baseline (tf.profile).",
-      "Train step: model/train_step.ts trainStep with AdamW (wasm, cpu); on webgpu valueAndGrad(loss) + the same AdamW without the synchronous metrics read.",
-      "webgpu generate: not run (model/generate.ts reads each token with dataSync, which tfjs-backend-webgpu cannot do under Deno).",
+      "Train step: train/step.ts trainStep with AdamW (wasm, cpu); on webgpu valueAndGrad(loss) + the same AdamW without the synchronous metrics read.",
+      "webgpu generate: not run (inference/generate.ts reads each token with dataSync, which tfjs-backend-webgpu cannot do under Deno).",
       `1-minute load average at the end: ${load.toFixed(1)} on ${navigator.hardwareConcurrency} cores.`,
     ],
   }];

@@ -35,7 +35,7 @@ export const LOG_MEL_DEFAULTS: LogMelOptions = {
   window: 400, // 25 ms
   hop: 160, // 10 ms: 100 columns/s, 4 per 25 fps frame (paper §3.1: time bands match 25 fps)
   fftLength: 512,
-  melBins: 64, // issue 10's wsmall workload; MBT uses 128
+  melBins: 64, // the wsmall benchmark workload's; MBT uses 128
   fMin: 20,
   fMax: 8_000,
   logOffset: 1e-6, // the tf.signal guide's offset

@@ -1,5 +1,5 @@
 /**
- * Synthetic audio-video QA clips rendered by ffmpeg (issue 10 §1): a coloured square bouncing on a dark
+ * Synthetic audio-video QA clips rendered by ffmpeg (the bench/avqa task): a coloured square bouncing on a dark
  * background changes colour at every chunk boundary (all T colours distinct, from a palette of 6), and a
  * tone at one of 4 pitches sounds during exactly one chunk over white noise. Four questions per clip need
  * the video (a), the audio (b), both in time (c), and their order (d). Everything is drawn from
@@ -17,7 +17,7 @@ import { vocabularyOf } from "./tokenizer/word.ts";
 import { seededUniform } from "./seeded_random.ts";
 
 export type SyntheticConfig = {
-  /** N frames per clip (issue 10: 32) */
+  /** N frames per clip (32: the ablation setting, T = 4 chunks of 8) */
   readonly frames: number;
   readonly fps: number;
   /** T chunks; the square changes colour at each chunk boundary. 2 <= T <= 6 (distinct colours). */
@@ -33,7 +33,7 @@ export type SyntheticConfig = {
 };
 
 export const SYNTHETIC_DEFAULTS: SyntheticConfig = {
-  frames: 32, // issue 10 §1: 32 frames at 25 fps, T = 4 chunks of 8
+  frames: 32, // 32 frames at 25 fps, T = 4 chunks of 8 (the paper's ablation setting, §4.1)
   fps: 25,
   chunks: 4,
   height: 32,

@@ -4,14 +4,14 @@
  *   deno task export --config tiny --out out/tiny_sm --format savedmodel --params variables \
  *     [--checkpoint ckpt_dir] [--batch 2] [--text-length 8] [--dtype float32|bfloat16] [--seed 0] [--overwrite]
  *
- * `variables` mode writes the weights of `--checkpoint` (model/checkpoint.ts), or of a fresh
+ * `variables` mode writes the weights of `--checkpoint` (train/checkpoint.ts), or of a fresh
  * init(seed) when none is given; `inputs` mode writes no weights (TF creates them with init(seed)),
  * which is how the paper3b config is exported. A graph model carries the `forward` signature.
  */
 import { parseArgs } from "node:util";
 import { Effect } from "effect";
 import * as model from "../model/mod.ts";
-import { loadCheckpoint } from "../model/checkpoint.ts";
+import { loadCheckpoint } from "../train/checkpoint.ts";
 import { setBackend } from "../transforms/backend.ts";
 import { paramShapes } from "../transforms/param_shapes.ts";
 import { PRNGKey } from "../transforms/random.ts";
@@ -101,7 +101,7 @@ export async function runExport(a: ExportArgs): Promise<string> {
     const r = await Effect.runPromise(exportGraphModel({ params: params as model.MirasolParams, fn: signatures.forward.fn, inputs: signatures.forward.inputs }, a.out, { overwrite: a.overwrite }));
     return `graph model ${r.dir}: ${r.nodes} nodes, ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB of weights`;
   }
-  const r = await Effect.runPromise(exportSavedModel({
+  const r = await Effect.runPromise(exportSavedModel<model.MirasolParams>({
     params,
     signatures,
     paramMode: a.params,

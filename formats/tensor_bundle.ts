@@ -4,7 +4,7 @@
  * masked CRC-32C), and a `<prefix>.data-00000-of-00001` shard holding the tensors' bytes back to back.
  * Written byte for byte as TF 2.21's SaveV2 writes it for the same tensors given in the same order:
  * data in the order of `entries`, index keys sorted bytewise, key "" holding the BundleHeaderProto.
- * Checkpoints (model/checkpoint.ts) and SavedModel variables (export/) both use it.
+ * Checkpoints (train/checkpoint.ts) and SavedModel variables (export/) both use it.
  *
  * Values are little-endian row-major; bool is one byte per element, bfloat16 is passed as its raw
  * bytes (two per element, little-endian), string tensors as one byte array per element.
@@ -187,7 +187,7 @@ async function writeFileSynced(path: string, chunks: Iterable<Uint8Array>): Prom
  * Writes `<prefix>.index` and `<prefix>.data-00000-of-00001`. Each is written to a temporary name,
  * synced and renamed over the old one (data first), so a crash never leaves a half-written file
  * under the final name; for two files that change together, write into a fresh directory and rename
- * that (model/checkpoint.ts does).
+ * that (train/checkpoint.ts does).
  */
 export async function writeBundle(prefix: string, entries: BundleEntry[]): Promise<void> {
   const keyed = entries.map((e) => ({ e, key: utf8.encode(e.key), ...encodeData(prefix, e) }));

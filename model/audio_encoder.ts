@@ -14,9 +14,10 @@ import { type Key, keysFor } from "../transforms/random.ts";
 import { framesPerChunk, type MirasolConfig } from "./config.ts";
 import * as dense from "./layers/dense.ts";
 import { positionEmbedding3d } from "./tubes.ts";
-import { applyBackbone, type DenseParams, type EncoderOptions, type StackParams } from "./video_encoder.ts";
+import type * as transformer from "./layers/transformer.ts";
+import { applyBackbone, type EncoderOptions } from "./video_encoder.ts";
 
-export type AudioEncoderParams = { readonly projection: DenseParams };
+export type AudioEncoderParams = { readonly projection: dense.DenseParams };
 
 export function init(key: Key, c: MirasolConfig): AudioEncoderParams {
   const k = keysFor(key, ["projection"]);
@@ -63,7 +64,7 @@ export function embed(p: AudioEncoderParams, audio: tf.Tensor, c: MirasolConfig)
 /** audio [B, N*r, F] -> â [B, T, s, D]. */
 export function apply(
   p: AudioEncoderParams,
-  backbone: StackParams,
+  backbone: transformer.StackParams,
   audio: tf.Tensor,
   opts: EncoderOptions,
 ): tf.Tensor4D {

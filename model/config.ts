@@ -257,7 +257,7 @@ export const paper3b: MirasolConfig = validateConfig({
 });
 
 /**
- * The synthetic audio-video QA benchmark model (issue 10 §1): dim 128, 4 heads, 2 layers per stack,
+ * The synthetic audio-video QA benchmark model (bench/avqa): dim 128, 4 heads, 2 layers per stack,
  * T = 4 chunks of 8 frames at 32x32, m = 4, 8-frame x 8x8 tubes, audio patches of 8 columns spanning
  * all mel bins (patches that cut the mel axis did not learn pitch), latent loss weight 0.25.
  */

@@ -123,7 +123,7 @@ export function validateBatch(batch: MirasolBatch, config: MirasolConfig): { bat
   }
   // Symbolic backends (abstract evaluation, tracing for export) have shapes but no ids to check, and
   // webgpu under Deno cannot read synchronously (tfjs reads through an OffscreenCanvas Deno lacks);
-  // batches built from host arrays (model/batch_tensors.ts) are checked before upload instead.
+  // batches built from host arrays (train/batch_tensors.ts) are checked before upload instead.
   if (!SYNC_READ_BACKENDS.includes(tf.getBackend())) return { batch: B, length: L };
   const [lo, hi] = tf.tidy(() => [tf.min(text), tf.max(text)]).map((t) => {
     const v = t.dataSync()[0] ?? 0;
@@ -135,6 +135,20 @@ export function validateBatch(batch: MirasolBatch, config: MirasolConfig): { bat
     throw inputError("text", `ids in [0, ${V})`, `ids in [${lo}, ${hi}]`, "ids outside the vocabulary");
   }
   return { batch: B, length: L };
+}
+
+/** One video (and its audio) per row: the media part of a batch, for inference. */
+export type Media = Pick<MirasolBatch, "video" | "audio">;
+
+/** Checks video and audio against the config as `validateBatch` would (with a placeholder text) -> B. */
+export function validateMedia(media: Media, config: MirasolConfig): number {
+  const B = media.video?.shape?.[0] ?? 0;
+  const text = tf.zeros([B, 1], "int32"), ones = tf.ones([B, 1]);
+  try {
+    return validateBatch({ ...media, text, textMask: ones, lossMask: ones }, config).batch;
+  } finally {
+    tf.dispose([text, ones]);
+  }
 }
 
 /**

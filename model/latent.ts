@@ -4,25 +4,32 @@
  * x_{t+1} (losses.ts). Positions: a learned embedding of the token's index inside its chunk ([m, D],
  * sized by m only) plus the fixed chunk-time sinusoid, so T (and the frame count) adds no parameters.
  *
+ * Streaming (`initState`/`step`): with the chunk-causal mask, h_t needs only x_1..x_t, so a step
+ * carries the keys/values of the earlier x tokens. A bidirectional latent model cannot stream.
+ *
  * Letters: B batch, T chunks, m tokens per chunk, D width.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { truncNormal } from "../transforms/initializers.ts";
 import { type Key, keysFor } from "../transforms/random.ts";
-import { stackConfig } from "./combiner/causal_transformer.ts";
-import { addChunkTime, flatten, unflatten } from "./combiner/chunk_time.ts";
+import { addChunkTime, chunkTimeAt, flatten, unflatten } from "./chunks.ts";
 import { combinerTokens, type MirasolConfig } from "./config.ts";
+import type { KVCache } from "./layers/attention.ts";
 import * as transformer from "./layers/transformer.ts";
+import { stackConfig } from "./stacks.ts";
 
 export type LatentParams = {
   /** [m, D] position of a token inside its chunk; absent without a Combiner (u carries positions). */
   readonly token_pos?: tf.Tensor;
-  readonly layers: ReturnType<typeof transformer.initStack>;
+  readonly layers: transformer.StackParams;
 };
+
+/** Streaming: the self-attention keys/values of every earlier x token, [B, H, t*m, Dh] per layer. */
+export type LatentState = { readonly self: readonly KVCache[] | null };
 
 export function init(key: Key, c: MirasolConfig): LatentParams {
   const k = keysFor(key, ["token_pos", "layers"]);
-  const layers = transformer.initStack(k.layers, stackConfig(c, c.latentDepth));
+  const layers = transformer.initStack(k.layers, stackConfig(c, "latent"));
   // Without a Combiner, m = n grows with K: a table sized by it would tie parameters to frame count.
   if (c.combiner.kind === "none") return { layers };
   return { token_pos: truncNormal(k.token_pos, [combinerTokens(c), c.width.dim], 0.02), layers };
@@ -46,4 +53,27 @@ export function apply(
     dropout: opts.dropout,
   }); // [B, T*m, D]
   return unflatten(h, T);
+}
+
+export function initState(): LatentState {
+  return { self: null };
+}
+
+/**
+ * Chunk t (0-based): x_t [B, m, D] -> h_t [B, m, D] and the next state, equal to `apply`'s h_t under
+ * the chunk-causal mask. Inference (no dropout, no masking); the old state is neither changed nor
+ * disposed.
+ */
+export function step(
+  p: LatentParams,
+  state: LatentState,
+  xt: tf.Tensor3D,
+  t: number,
+): { h: tf.Tensor3D; state: LatentState } {
+  const [, m, D] = xt.shape;
+  return tf.tidy(() => {
+    const withPos = p.token_pos ? tf.add(xt, tf.reshape(p.token_pos, [1, m, D])) : xt; // [B, m, D]
+    const out = transformer.applyStackCached(p.layers, tf.add(withPos, chunkTimeAt(t, D)), state.self);
+    return { h: out.y, state: { self: out.caches } };
+  });
 }

@@ -16,14 +16,15 @@ import * as combiner from "./combiner/mod.ts";
 import { combinerMask } from "./combiner_masking.ts";
 import { type MirasolConfig, validateConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
-import { type MirasolBatch, validateBatch } from "./inputs.ts";
+import { type Media, type MirasolBatch, validateBatch, validateMedia } from "./inputs.ts";
 import * as latent from "./latent.ts";
+import type * as transformer from "./layers/transformer.ts";
 import { latentLoss, reconstructionLoss, textLoss, totalLoss } from "./losses.ts";
 import * as reconstruction from "./reconstruction.ts";
 import * as textDecoder from "./text_decoder.ts";
 import * as videoEncoder from "./video_encoder.ts";
 
-type StackParams = videoEncoder.StackParams;
+type StackParams = transformer.StackParams;
 
 export type MirasolParams = {
   /** The ViT shared by video and audio (only when `shareBackbone`). */
@@ -140,15 +141,31 @@ function runLatent(
   return latent.apply(p, x, { mask, train, key, dropout: c.dropout });
 }
 
+/** The media side of the model: video, audio -> u, x, h (no text). */
+function media(p: MirasolParams, batch: Media, opts: ForwardOptions, k?: Record<"encode" | "combiner" | "mask" | "latent", Key>) {
+  const { config: c, train } = opts;
+  const u = encode(p, batch, { config: c, train, key: k?.encode });
+  const x = combiner.apply(p.combiner, u, { config: c, train, key: k?.combiner }); // [B, T, m, D]
+  const h = p.latent ? runLatent(p.latent, x, c, train, k?.mask, k?.latent) : x; // [B, T, m, D]
+  return { u, x, h };
+}
+
+/**
+ * h [B, T, m, D] for inference (no dropout, no masking, the latent attention the model was trained
+ * with): what the text decoder cross-attends to, computed once per video. Equal to `forward(...).h`.
+ */
+export function mediaContext(p: MirasolParams, m: Media, config: MirasolConfig): tf.Tensor4D {
+  validateMedia(m, config);
+  return tf.tidy(() => media(p, m, { config, train: false }).h);
+}
+
 /** The whole model on one batch (validated first). */
 export function forward(p: MirasolParams, batch: MirasolBatch, opts: ForwardOptions): ForwardOutput {
   const { config: c, train } = opts;
   validateBatch(batch, c);
   const k = opts.key && keysFor(opts.key, ["encode", "combiner", "mask", "latent", "reconstruction", "text"]);
   return tf.tidy(() => {
-    const u = encode(p, batch, { config: c, train, key: k?.encode });
-    const x = combiner.apply(p.combiner, u, { config: c, train, key: k?.combiner }); // [B, T, m, D]
-    const h = p.latent ? runLatent(p.latent, x, c, train, k?.mask, k?.latent) : x; // [B, T, m, D]
+    const { u, x, h } = media(p, batch, opts, k);
     const recon = reconstruction.apply(p.reconstruction, h, {
       train,
       key: k?.reconstruction,

@@ -1,6 +1,7 @@
 /**
- * The public Mirasol3B model API: configs, inputs, init / forward / loss, and the parts for
- * ablations and streaming. (The lead merges these names into the root mod.ts.)
+ * The Mirasol3B network: configs, inputs, init / forward / loss / mediaContext, and the parts for
+ * ablations and streaming (each streaming part has `initState`/`step` beside its `apply`).
+ * Generation and streaming are in inference/, training in train/.
  */
 export {
   type AudioConfig,
@@ -29,8 +30,8 @@ export {
   withCombiner,
   withFrames,
 } from "./config.ts";
-export { ConfigError } from "./errors.ts";
-export { exampleBatch, InputError, type MirasolBatch, validateBatch } from "./inputs.ts";
+export { ConfigError, ShapeError } from "./errors.ts";
+export { exampleBatch, InputError, type Media, type MirasolBatch, validateBatch, validateMedia } from "./inputs.ts";
 export {
   encode,
   forward,
@@ -39,20 +40,21 @@ export {
   init,
   loss,
   type LossOutput,
+  mediaContext,
   type MirasolParams,
 } from "./mirasol.ts";
 export { cosineDistance, latentLoss, reconstructionLoss, textLoss, totalLoss } from "./losses.ts";
 export { combinerMask, latentMask, maskedPerChunk, sampleKeep } from "./combiner_masking.ts";
 export * as combiner from "./combiner/mod.ts";
+export * as latent from "./latent.ts";
+export * as textDecoder from "./text_decoder.ts";
 export { audioTargets, videoTargets } from "./reconstruction.ts";
 export { extractTubes, tubeCentres } from "./tubes.ts";
 export {
-  type GenerateOptions, generate, type Generated, generateFromContext, type Media, mediaContext, type Prompt,
-  type Strategy,
-} from "./generate.ts";
-export { type MediaChunk, createStream, type Stream, type StreamState, streamStep } from "./stream.ts";
-export { CLASSIFY_PROMPT, classify, classifyFromContext, scoreContinuations } from "./classify.ts";
-export { METRIC_NAMES, type StepMetrics, trainStep, TrainStepError } from "./train_step.ts";
-export { type BatchSource, defaultOptimizer, type StopReason, train, TrainError, type TrainOptions, type TrainResult } from "./train.ts";
-export { batchTensors, disposeBatch } from "./batch_tensors.ts";
-export { syntheticBatches, tfrecordBatches } from "./train_data.ts";
+  causalMask,
+  chunkCausalCrossMask,
+  chunkCausalCrossMaskArray,
+  chunkCausalMask,
+  chunkCausalMaskArray,
+} from "./masks.ts";
+export * as layers from "./layers/mod.ts";

@@ -12,17 +12,17 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type Key, keysFor } from "../transforms/random.ts";
-import { stackConfig } from "./combiner/causal_transformer.ts";
-import { flatten, unflatten } from "./combiner/chunk_time.ts";
+import { flatten, unflatten } from "./chunks.ts";
 import { framesPerChunk, type MirasolConfig } from "./config.ts";
 import * as dense from "./layers/dense.ts";
 import * as transformer from "./layers/transformer.ts";
 import { chunkCausalMask } from "./masks.ts";
+import { stackConfig } from "./stacks.ts";
 
 export type ReconstructionParams = {
-  readonly layers: ReturnType<typeof transformer.initStack>;
-  readonly video_head: ReturnType<typeof dense.init>;
-  readonly audio_head?: ReturnType<typeof dense.init>;
+  readonly layers: transformer.StackParams;
+  readonly video_head: dense.DenseParams;
+  readonly audio_head?: dense.DenseParams;
 };
 
 /** P_v = frames * height * width * 3. */
@@ -37,7 +37,7 @@ export function init(key: Key, c: MirasolConfig): ReconstructionParams {
   const k = keysFor(key, ["layers", "video_head", "audio_head"]);
   const D = c.width.dim;
   const p: ReconstructionParams = {
-    layers: transformer.initStack(k.layers, stackConfig(c, c.reconstruction.depth)),
+    layers: transformer.initStack(k.layers, stackConfig(c, "reconstruction")),
     video_head: dense.init(k.video_head, { inDim: D, outDims: [videoTargetSize(c)] }),
   };
   return c.reconstruction.audio

@@ -13,22 +13,16 @@ import { foldIn, type Key, keysFor } from "../transforms/random.ts";
 import { framesPerChunk, type MirasolConfig } from "./config.ts";
 import * as dense from "./layers/dense.ts";
 import * as transformer from "./layers/transformer.ts";
+import { stackConfig } from "./stacks.ts";
 import { extractTubes, positionEmbedding3d, tubeCentres, tubeVolume } from "./tubes.ts";
 
-export type DenseParams = ReturnType<typeof dense.init>;
-export type StackParams = ReturnType<typeof transformer.initStack>;
-export type VideoEncoderParams = { readonly tubes: readonly DenseParams[] };
+export type VideoEncoderParams = { readonly tubes: readonly dense.DenseParams[] };
 
 export type EncoderOptions = { readonly config: MirasolConfig; readonly train: boolean; readonly key?: Key };
 
 /** The ViT stack of width D shared by video and audio (§3.1); depth `encoderDepth`. */
-export function backboneConfig(c: MirasolConfig): transformer.StackConfig {
-  const { dim, heads, headDim, mlpHidden } = c.width;
-  return { depth: c.encoderDepth, block: { dim, heads, headDim, mlpHidden, dropout: c.dropout } };
-}
-
-export function initBackbone(key: Key, c: MirasolConfig): StackParams {
-  return transformer.initStack(key, backboneConfig(c));
+export function initBackbone(key: Key, c: MirasolConfig): transformer.StackParams {
+  return transformer.initStack(key, stackConfig(c, "backbone"));
 }
 
 /** One input projection per tube kind: [kt*kh*kw*3, D]. */
@@ -60,7 +54,7 @@ export function embed(p: VideoEncoderParams, video: tf.Tensor, c: MirasolConfig)
 /** video [B, N, H, W, 3] -> v̂ [B, T, f, D]. */
 export function apply(
   p: VideoEncoderParams,
-  backbone: StackParams,
+  backbone: transformer.StackParams,
   video: tf.Tensor,
   opts: EncoderOptions,
 ): tf.Tensor4D {
@@ -71,7 +65,7 @@ export function apply(
  * The ViT backbone shared by video and audio (§3.1) on each chunk's tokens:
  * tokens [B*T, n, D] -> [B, T, n, D]. Chunks never attend to each other here.
  */
-export function applyBackbone(backbone: StackParams, tokens: tf.Tensor3D, batch: number, opts: EncoderOptions): tf.Tensor4D {
+export function applyBackbone(backbone: transformer.StackParams, tokens: tf.Tensor3D, batch: number, opts: EncoderOptions): tf.Tensor4D {
   const { config: c, train, key } = opts;
   const [, n, D] = tokens.shape;
   const encoded = transformer.applyStack(backbone, tokens, { train, key, dropout: c.dropout }); // [B*T, n, D]

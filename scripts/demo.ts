@@ -37,7 +37,7 @@ section("1. The paper's 3B model, described without allocating it");
 }
 
 section("2. Real clips: rendered by ffmpeg, decoded into time-aligned video and log-mel chunks");
-const config = configs.avqa; // dim 128, T = 4 chunks of 8 frames at 32x32, m = 4 (issue 10's task model)
+const config = configs.avqa; // dim 128, T = 4 chunks of 8 frames at 32x32, m = 4 (the bench/avqa task model)
 const T = config.video.chunks, N = config.video.frames, size = config.video.height;
 const t0 = performance.now();
 const rendered = await Effect.runPromise(
@@ -119,7 +119,7 @@ const params = result.params;
   console.log(`  exact match after the last chunk: ${(100 * accuracy).toFixed(0)}%`);
   stream.dispose();
   tf.dispose([video, audio]);
-  console.log(`  (${steps} steps is a demonstration of the loop; bench/avqa trains this model to the issue's targets)`);
+  console.log(`  (${steps} steps is a demonstration of the loop; bench/avqa trains this model to its accuracy targets)`);
 }
 
 section("6. Export to a TensorFlow SavedModel and check it in TensorFlow 2.21");

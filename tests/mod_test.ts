@@ -25,10 +25,11 @@ for (const [issue, names] of Object.entries(PROMISED)) {
   });
 }
 
-Deno.test("mod.ts exports the four model configs and the layer namespace with init/apply pairs", () => {
+Deno.test("mod.ts exports the four model configs and the layer namespace with an apply for every init", () => {
   for (const c of ["tiny", "small", "base", "paper3b"]) assert.ok(c in api.configs, c);
   for (const [name, layer] of Object.entries(api.layers)) {
     const l = layer as Record<string, unknown>;
-    if (typeof l.init === "function") assert.ok(typeof l.apply === "function" || typeof l.applyBlock === "function", name);
+    const inits = Object.keys(l).filter((k) => /^init[A-Z]?/.test(k) && typeof l[k] === "function");
+    for (const i of inits) assert.equal(typeof l[i.replace(/^init/, "apply")], "function", `${name}.${i}`);
   }
 });

@@ -20,12 +20,16 @@ export type Tree<L = tf.Tensor> =
   | readonly Tree<L>[]
   | { readonly [key: string]: Tree<L> };
 
-/** The structure of T with every leaf replaced by R: `MapLeaves<DenseParams, ShapeDtype>`. */
+/**
+ * The structure of T with every leaf replaced by R: `MapLeaves<DenseParams, ShapeDtype>`. Mapping
+ * tensors to tensors (grads, clones, updates) keeps each leaf's own tensor type, so the result is
+ * again a T.
+ */
 export type MapLeaves<T, R> = IsWideTree<T> extends true ? Tree<R>
-  : T extends Leaf ? R
+  : T extends Leaf ? ([R] extends [tf.Tensor] ? (T extends tf.Tensor ? T : R) : R)
   : T extends null | undefined ? T
-  : T extends readonly unknown[] ? { -readonly [I in keyof T]: MapLeaves<T[I], R> }
-  : T extends object ? { -readonly [K in keyof T]: MapLeaves<T[K], R> }
+  : T extends readonly unknown[] ? { [I in keyof T]: MapLeaves<T[I], R> }
+  : T extends object ? { [K in keyof T]: MapLeaves<T[K], R> }
   : never;
 
 /** The recursive `Tree<...>` type itself (not a concrete params type): maps to `Tree<R>` without recursing. */

@@ -89,7 +89,7 @@ export function epochOrder(seed: number, epoch: number, n: number): number[] {
 }
 
 /**
- * The training batches: `(step) => Batch`, a pure function of (seed, step), for model/train.ts.
+ * The training batches: `(step) => Batch`, a pure function of (seed, step), for train/loop.ts.
  * Visit g = step * B + b is clip epochOrder(seed, floor(g / pool))[g % pool] with a question type
  * drawn from (seed, g).
  */

@@ -1,18 +1,18 @@
 /**
- * One eager training run on the task: model/train.ts (AdamW, linear warm-up + cosine decay, global-norm
+ * One eager training run on the task: train/loop.ts (AdamW, linear warm-up + cosine decay, global-norm
  * clipping) on the seeded training batches, scored on the eval set every `evalEvery` steps by greedy
  * generation + exact match, keeping the best checkpoint by the mean exact match over the four types.
  * A wall-clock budget stops the run early (after the current step; the run is then scored once more).
  *
- *   <out>/best/  <out>/ckpt/  <out>/metrics.jsonl  <out>/run.json   (model/train.ts)
+ *   <out>/best/  <out>/ckpt/  <out>/metrics.jsonl  <out>/run.json   (train/loop.ts)
  *   <out>/result.json                                                  (this file: the row of a table)
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Tokenizer } from "../../data/tokenizer/tokenizer.ts";
-import { saveCheckpoint } from "../../model/checkpoint.ts";
+import { saveCheckpoint } from "../../train/checkpoint.ts";
 import type { MirasolConfig } from "../../model/config.ts";
 import type { MirasolParams } from "../../model/mirasol.ts";
-import { train } from "../../model/train.ts";
+import { train } from "../../train/loop.ts";
 import { type Tree, treeDispose } from "../../transforms/tree.ts";
 import type { ClipSet } from "./clip_cache.ts";
 import { type Modality, trainBatches } from "./examples.ts";

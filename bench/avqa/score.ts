@@ -1,6 +1,6 @@
 /**
  * Scoring on the fixed eval set as the paper scores open-ended QA: the model generates the answer as
- * free text (greedy, model/generate.ts) after `BOS question SEP`, and model/eval.ts's exact match
+ * free text (greedy, inference/generate.ts) after `BOS question SEP`, and inference/eval.ts's exact match
  * compares it with the truth, per question type. The media side runs once per clip; its h is shared by
  * the clip's four questions.
  *
@@ -10,9 +10,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { QuestionType } from "../../data/synthetic.ts";
 import type { Tokenizer } from "../../data/tokenizer/tokenizer.ts";
 import type { MirasolConfig } from "../../model/config.ts";
-import { accuracyOf, emptyTally, tallyAdd } from "../../model/eval.ts";
-import { type Generated, generateFromContext, mediaContext } from "../../model/generate.ts";
-import type { MirasolParams } from "../../model/mirasol.ts";
+import { accuracyOf, emptyTally, tallyAdd } from "../../inference/eval.ts";
+import { type Generated, generateFromContext } from "../../inference/generate.ts";
+import { mediaContext, type MirasolParams } from "../../model/mirasol.ts";
 import type { ClipSet } from "./clip_cache.ts";
 import { clipMedia, type Modality } from "./examples.ts";
 import { type AvqaTask, type Baseline, promptTokens, QUESTION_TYPES, TYPE_LETTER } from "./task.ts";
@@ -97,7 +97,7 @@ export function scoreAvqa(params: MirasolParams, set: ClipSet, o: ScoreOptions):
   return { byType, mean, n: tally.total.n, predictions, samples };
 }
 
-/** Scores as eval numbers for model/train.ts's metrics.jsonl: {mean, a, b, c, d}. */
+/** Scores as eval numbers for train/loop.ts's metrics.jsonl: {mean, a, b, c, d}. */
 export function evalNumbers(s: AvqaScores): Record<string, number> {
   return { mean: s.mean, ...Object.fromEntries(QUESTION_TYPES.map((t) => [TYPE_LETTER[t], s.byType[t]])) };
 }

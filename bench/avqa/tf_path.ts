@@ -4,7 +4,7 @@
  *      seeded order, PNG frames) and the eval set as clips + an MSRVTT-QA-style annotation file;
  *   2. the avqa config exported as a SavedModel in `variables` mode (export/cli.ts's runExport);
  *   3. training by export/tf/driver.py (AdamW, warm-up + cosine; XLA with `jit`) on the CPU;
- *   4. the trained weights loaded back in TypeScript (model/checkpoint.ts), the 500 eval clips answered by
+ *   4. the trained weights loaded back in TypeScript (train/checkpoint.ts), the 500 eval clips answered by
  *      greedy `generate` and scored with `exactMatch` per question type.
  *
  * Note: the exported `loss` signature runs with train = false (a static graph cannot hold the host-side
@@ -17,7 +17,7 @@ import { writeTFRecords } from "../../data/tfrecords.ts";
 import type { Tokenizer } from "../../data/tokenizer/tokenizer.ts";
 import type { Example } from "../../data/types.ts";
 import { runExport } from "../../export/cli.ts";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint } from "../../train/checkpoint.ts";
 import type { MirasolConfig } from "../../model/config.ts";
 import * as model from "../../model/mod.ts";
 import { paramShapes } from "../../transforms/param_shapes.ts";

@@ -1,6 +1,6 @@
-"""Trained weights -> a checkpoint directory that TypeScript's `loadCheckpoint` (model/checkpoint.ts) reads.
+"""Trained weights -> a checkpoint directory that TypeScript's `loadCheckpoint` (train/checkpoint.ts) reads.
 
-The layout and commit protocol are model/checkpoint.ts's, so a directory written here and one written
+The layout and commit protocol are train/checkpoint.ts's, so a directory written here and one written
 by `saveCheckpoint` are interchangeable:
   ckpt-<step>.index, ckpt-<step>.data-00000-of-00001   TensorBundle (tf.raw_ops.SaveV2):
       params/<path>   float32/int32, every parameter (`params/text_decoder/blocks/0/cross/q/w`)

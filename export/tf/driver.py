@@ -15,7 +15,7 @@ optimizer all-reduces the gradients and applies Adam (AdamW with --weight-decay)
 
 RUN_DIR receives (chief only; worker i writes under RUN_DIR/worker-i with --write-worker-weights):
   train/              tf.train.Checkpoint every --checkpoint-every steps (resumed from when present)
-  ckpt-<step>.*, checkpoint, checkpoint.json   the weights, as model/checkpoint.ts loadCheckpoint reads
+  ckpt-<step>.*, checkpoint, checkpoint.json   the weights, as train/checkpoint.ts loadCheckpoint reads
   metrics.jsonl       one JSON line per --log-every steps: step, each loss output, lr, throughput
 The last line on stdout is a JSON summary.
 """

@@ -5,45 +5,34 @@
  * say which; we keep the LAST m, as BLIP-3-Video describes its Mirasol-style causal Combiner
  * ("selecting the last m tokens") and lucidrains/mirasol-pytorch does (`combiner_output_num_tokens`).
  *
+ * Streaming (`initState`/`step`): the chunk-causal mask becomes "see every cached token plus this
+ * chunk", so a step carries the self-attention keys/values of every earlier token, per layer.
+ *
  * Letters: B batch, T chunks, n tokens per chunk, m outputs per chunk, D width.
  */
-import type * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs-core";
 import { type Key, keysFor } from "../../transforms/random.ts";
+import { addChunkTime, chunkTimeAt, flatten, lastTokens, unflatten } from "../chunks.ts";
 import { combinerTokens, type MirasolConfig } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import type { KVCache } from "../layers/attention.ts";
 import * as transformer from "../layers/transformer.ts";
 import { chunkCausalMask } from "../masks.ts";
-import { addChunkTime, flatten, lastTokens, unflatten } from "./chunk_time.ts";
+import { stackConfig } from "../stacks.ts";
 
-export type CausalTransformerCombinerParams = { readonly layers: ReturnType<typeof transformer.initStack> };
+export type CausalTransformerCombinerParams = { readonly layers: transformer.StackParams };
 export type CombinerOptions = { readonly config: MirasolConfig; readonly train: boolean; readonly key?: Key };
 
-export function stackConfig(c: MirasolConfig, depth: number, cross = false): transformer.StackConfig {
-  const { dim, heads, headDim, mlpHidden } = c.width;
-  return {
-    depth,
-    block: {
-      dim,
-      heads,
-      headDim,
-      mlpHidden,
-      dropout: c.dropout,
-      ...(cross ? { cross: true, contextDim: dim } : {}),
-    },
-  };
-}
-
-/** R, for the Combiner kinds that have layers. */
-export function combinerLayers(c: MirasolConfig): number {
-  if (c.combiner.kind === "none") {
-    throw new ConfigError({ action: "init Combiner layers", reason: "combiner.kind 'none' has no layers" });
-  }
-  return c.combiner.layers;
-}
+/** What a streaming step hands to the next: per layer, the keys/values of every token so far. */
+export type CausalTransformerState = {
+  /** [B, H, t*n, Dh] per layer; null before the first chunk. */
+  readonly self: readonly KVCache[] | null;
+  /** m, the outputs kept per chunk. */
+  readonly outTokens: number;
+};
 
 export function init(key: Key, c: MirasolConfig): CausalTransformerCombinerParams {
   const k = keysFor(key, ["layers"]);
-  return { layers: transformer.initStack(k.layers, stackConfig(c, combinerLayers(c))) };
+  return { layers: transformer.initStack(k.layers, stackConfig(c, "combiner")) };
 }
 
 /** u [B, T, n, D] -> x [B, T, m, D]. */
@@ -56,4 +45,25 @@ export function apply(p: CausalTransformerCombinerParams, u: tf.Tensor, opts: Co
     dropout: opts.config.dropout,
   }); // [B, T*n, D]
   return lastTokens(unflatten(y, T), combinerTokens(opts.config));
+}
+
+export function initState(c: MirasolConfig): CausalTransformerState {
+  return { self: null, outTokens: combinerTokens(c) };
+}
+
+/**
+ * Chunk t (0-based): u_t [B, n, D] (chunk time not yet added) -> x_t [B, m, D] and the next state,
+ * equal to `apply`'s x_t. Inference (no dropout); the old state is neither changed nor disposed.
+ */
+export function step(
+  p: CausalTransformerCombinerParams,
+  state: CausalTransformerState,
+  ut: tf.Tensor3D,
+  t: number,
+): { x: tf.Tensor3D; state: CausalTransformerState } {
+  return tf.tidy(() => {
+    const seq = tf.add(ut, chunkTimeAt(t, ut.shape[2])); // [B, n, D]
+    const out = transformer.applyStackCached(p.layers, seq, state.self);
+    return { x: lastTokens(out.y, state.outTokens), state: { self: out.caches, outTokens: state.outTokens } };
+  });
 }

@@ -19,10 +19,11 @@ import type { MirasolConfig } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import * as tokenLearner from "../layers/token_learner.ts";
 import * as transformer from "../layers/transformer.ts";
-import { type CombinerOptions, stackConfig } from "./causal_transformer.ts";
-import { chunkTimeAt } from "./chunk_time.ts";
+import { chunkTimeAt } from "../chunks.ts";
+import { stackConfig } from "../stacks.ts";
+import type { CombinerOptions } from "./causal_transformer.ts";
 
-type TokenLearnerParams = ReturnType<typeof tokenLearner.init>;
+type TokenLearnerParams = tokenLearner.TokenLearnerParams;
 
 export type TtmCombinerParams = {
   /** [S, D] memory before the first chunk. */
@@ -30,7 +31,7 @@ export type TtmCombinerParams = {
   readonly read: TokenLearnerParams;
   /** [p, D] positions of the processed tokens. */
   readonly process_pos: tf.Tensor;
-  readonly process: ReturnType<typeof transformer.initStack>;
+  readonly process: transformer.StackParams;
   readonly write: TokenLearnerParams;
   readonly output: TokenLearnerParams;
 };
@@ -53,7 +54,7 @@ export function init(key: Key, c: MirasolConfig): TtmCombinerParams {
     initial_memory: truncNormal(k.initial_memory, [t.memoryTokens, D], 0.02),
     read: tokenLearner.init(k.read, { dim: D, outTokens: t.processTokens, hidden }),
     process_pos: truncNormal(k.process_pos, [t.processTokens, D], 0.02),
-    process: transformer.initStack(k.process, stackConfig(c, t.layers)),
+    process: transformer.initStack(k.process, stackConfig(c, "combiner")),
     write: tokenLearner.init(k.write, { dim: D, outTokens: t.memoryTokens, hidden }),
     output: tokenLearner.init(k.output, { dim: D, outTokens: t.outTokens, hidden }),
   };
@@ -62,7 +63,7 @@ export function init(key: Key, c: MirasolConfig): TtmCombinerParams {
 /** The state before chunk 1: the learned initial memory for each of B samples. */
 export function initState(p: TtmCombinerParams, batch: number): TtmState {
   const [S, D] = p.initial_memory.shape;
-  return { memory: tf.broadcastTo(tf.reshape(p.initial_memory, [1, S, D]), [batch, S, D]) as tf.Tensor3D };
+  return { memory: tf.tidy(() => tf.broadcastTo(tf.reshape(p.initial_memory, [1, S, D]), [batch, S, D]) as tf.Tensor3D) };
 }
 
 /**

@@ -28,7 +28,7 @@ export function initLearned(key: Key, c: LearnedConfig): LearnedParams {
 }
 
 /** x [B, T, D] + table[:T] (T <= len). */
-export function addLearned(p: LearnedParams, x: tf.Tensor): tf.Tensor3D {
+export function applyLearned(p: LearnedParams, x: tf.Tensor): tf.Tensor3D {
   const [len, D] = p.table.shape;
   const [, T] = expectShape(x, ["B", "T", D], "learned position embedding", "x");
   if (T > len) throw new ConfigError({ action: "add learned position embedding", reason: `x has ${T} positions, the table only ${len}` });

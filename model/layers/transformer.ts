@@ -70,7 +70,7 @@ export type CachedOptions = {
   readonly contextMask?: tf.Tensor;
 };
 
-export function init(key: Key, c: BlockConfig): BlockParams {
+export function initBlock(key: Key, c: BlockConfig): BlockParams {
   requirePositiveInts("init transformer block", { dim: c.dim, heads: c.heads, headDim: c.headDim, mlpHidden: c.mlpHidden, contextDim: c.contextDim });
   if (c.contextDim !== undefined && !c.cross) {
     throw new ConfigError({ action: "init transformer block", reason: "contextDim is set but cross is not" });
@@ -148,7 +148,7 @@ export function initStack(key: Key, c: StackConfig): StackParams {
   }
   const k = keysFor(key, ["blocks", "ln_final"]);
   return {
-    blocks: Array.from({ length: c.depth }, (_, i) => init(foldIn(k.blocks, i), c.block)),
+    blocks: Array.from({ length: c.depth }, (_, i) => initBlock(foldIn(k.blocks, i), c.block)),
     ln_final: layerNorm.init(k.ln_final, { dim: c.block.dim }),
   };
 }

@@ -24,11 +24,11 @@ import { setBackend } from "../transforms/backend.ts";
 import { PRNGKey } from "../transforms/random.ts";
 import { treeDispose } from "../transforms/tree.ts";
 import { tiny, withFrames } from "../model/mod.ts";
-import { train } from "../model/train.ts";
-import type { StepMetrics } from "../model/train_step.ts";
-import { generate } from "../model/generate.ts";
-import { createStream } from "../model/stream.ts";
-import { exactMatch } from "../model/eval.ts";
+import { train } from "../train/loop.ts";
+import type { StepMetrics } from "../train/step.ts";
+import { generate } from "../inference/generate.ts";
+import { createStream } from "../inference/stream.ts";
+import { exactMatch } from "../inference/eval.ts";
 import { PITCHES, type QAPair, synthetic, SYNTHETIC_DEFAULTS, type SyntheticClip, syntheticQuestions, syntheticScene } from "../data/synthetic.ts";
 import { decodeClips } from "../data/decode.ts";
 import { ffmpegLayer } from "../data/ffmpeg.ts";
@@ -165,7 +165,7 @@ console.log(\`\${result.step} steps in \${((performance.now() - trainStarted) / 
 ## Asking the held-out clips
 
 Greedy decoding from the prompt \`BOS question SEP\`, on the whole clip: the video and audio side runs once per
-clip, then the cached text decoder. Exact match after normalisation (\`model/eval.ts\`), per question type, with
+clip, then the cached text decoder. Exact match after normalisation (\`inference/eval.ts\`), per question type, with
 the chance level of guessing uniformly among that type's possible answers.
 `),
     code(

@@ -189,7 +189,7 @@ The export is a complete training target: \`export/tf/driver.py\` loads it under
 reachable, MultiWorkerMirroredStrategy when \`TF_CONFIG\` names several workers, else MirroredStrategy over the
 local GPUs (or \`--cpu-replicas\` logical CPUs); \`--jit\` compiles the step with XLA. It reads TFRecord shards
 written by \`data/tfrecords.ts\` (every keyword input of the \`loss\` signature is a feature), all-reduces the
-gradients, and writes checkpoints that \`loadCheckpoint\` (\`model/checkpoint.ts\`) reads back into TypeScript.
+gradients, and writes checkpoints that \`loadCheckpoint\` (\`train/checkpoint.ts\`) reads back into TypeScript.
 For this export:
 `),
     code(

@@ -76,7 +76,7 @@ Deno.test("profiledMatmulFlops counts transposed and batched matMul kernels as 2
 Deno.test("blockFlops equals the matmul FLOPs a transformer block (self and cross) really runs", async () => {
   for (const cross of [false, true]) {
     const c = { dim: 24, heads: 2, headDim: 12, mlpHidden: 48, ...(cross ? { cross: true, contextDim: 24 } : {}) };
-    const p = transformer.init(PRNGKey(3), c);
+    const p = transformer.initBlock(PRNGKey(3), c);
     const x = tf.ones([2, 5, 24]), ctx = tf.ones([2, 7, 24]);
     const prof = await profileWork(() => transformer.applyBlock(p, x, cross ? { context: ctx } : {}));
     const want = blockFlops({ sequences: 2, tokens: 5, dim: 24, heads: 2, headDim: 12, mlpHidden: 48, ...(cross ? { context: { tokens: 7, dim: 24 } } : {}) });

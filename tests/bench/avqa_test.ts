@@ -8,7 +8,7 @@ import { decodeClip } from "../../data/decode.ts";
 import { ffmpegLayer } from "../../data/ffmpeg.ts";
 import { type QAPair, syntheticQuestions, syntheticScene } from "../../data/synthetic.ts";
 import { avqa, validateConfig } from "../../model/config.ts";
-import { readMetrics } from "../../model/train_log.ts";
+import { readMetrics } from "../../train/log.ts";
 import { cacheFolder, decodeOptions, loadClips } from "../../bench/avqa/clip_cache.ts";
 import { clipMedia, epochOrder, trainBatches } from "../../bench/avqa/examples.ts";
 import { runAvqa } from "../../bench/avqa/run.ts";

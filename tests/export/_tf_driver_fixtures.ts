@@ -72,7 +72,7 @@ export async function writeShards(dir: string, examples: readonly Example[], vid
 export async function exportTiny(dir: string, paramMode: "variables" | "inputs" = "variables"): Promise<{ params: MirasolParams; configPath: string }> {
   const params = model.init(PRNGKey(0), config);
   const signatures = mirasolSignatures(config, { batch: BATCH, textLength: TEXT_LENGTH });
-  await Effect.runPromise(exportSavedModel(paramMode === "variables" ? { params, signatures } : { params: treeShapes(params), signatures, paramMode }, dir));
+  await Effect.runPromise(exportSavedModel<MirasolParams>(paramMode === "variables" ? { params, signatures } : { params: treeShapes(params), signatures, paramMode }, dir));
   const configPath = `${dir}.config.json`;
   await Deno.writeTextFile(configPath, JSON.stringify(config));
   return { params, configPath };

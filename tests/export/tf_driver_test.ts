@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint } from "../../train/checkpoint.ts";
 import type { MirasolParams } from "../../model/mod.ts";
 import * as model from "../../model/mod.ts";
 import { setBackend } from "../../transforms/backend.ts";

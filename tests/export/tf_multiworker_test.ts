@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint } from "../../train/checkpoint.ts";
 import { setBackend } from "../../transforms/backend.ts";
 import { treeFlatten } from "../../transforms/tree.ts";
 import { config, driverCommand, driverResult, type DriverRun, exportTiny, readMetrics, syntheticExample, writeShards } from "./_tf_driver_fixtures.ts";

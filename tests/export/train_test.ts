@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { Effect } from "effect";
 import { encodeExample, encodeRecord } from "../../formats/tfrecord.ts";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint } from "../../train/checkpoint.ts";
 import { setBackend } from "../../transforms/backend.ts";
 import { treeFlatten } from "../../transforms/tree.ts";
 import { exportSavedModel } from "../../export/savedmodel/export.ts";

@@ -3,7 +3,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { setBackend } from "../../transforms/backend.ts";
 import { PRNGKey, split } from "../../transforms/random.ts";
 import { treeDispose } from "../../transforms/tree.ts";
-import { configs, createStream, exampleBatch, forward, init, type MirasolConfig, validateConfig } from "../../model/mod.ts";
+import { createStream } from "../../inference/stream.ts";
+import { configs, exampleBatch, forward, init, type MirasolConfig, validateConfig } from "../../model/mod.ts";
 
 await setBackend("wasm");
 

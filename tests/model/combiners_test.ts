@@ -124,6 +124,57 @@ Deno.test("TTM: stepping chunk by chunk (streaming) gives exactly the x of the w
   }
 });
 
+// 20 random inputs per kind (fixed seed 37): each part's own initState/step is its incremental form.
+for (const kind of [...KINDS, "none"] as const) {
+  Deno.test(`${kind} Combiner: initState/step chunk by chunk gives the x_t of apply on the whole sequence (1e-5)`, () => {
+    const c = kind === "none" ? withCombiner(withFrames(tiny, 4 * T, T), { kind }) : configFor(kind);
+    const p = combiner.init(PRNGKey(6), c);
+    fc.assert(
+      fc.property(fc.nat(), (seed) => {
+        const worst = tf.tidy(() => {
+          const u = tf.tensor(randomU(seed), [B, T, n, D]) as tf.Tensor4D;
+          const whole = combiner.apply(p, u, { config: c, train: false });
+          let state = combiner.initState(p, c, B), worst = 0;
+          for (let t = 0; t < T; t++) {
+            const ut = tf.reshape(tf.slice(u, [0, t, 0, 0], [B, 1, n, D]), [B, n, D]) as tf.Tensor3D;
+            const out = combiner.step(p, state, ut, t);
+            const want = tf.reshape(tf.slice(whole, [0, t, 0, 0], [B, 1, -1, D]), out.x.shape);
+            worst = Math.max(worst, tf.max(tf.abs(tf.sub(out.x, want))).dataSync()[0]);
+            state = out.state;
+          }
+          return worst;
+        });
+        assert.ok(worst < 1e-5, `streamed x differs by ${worst}`);
+      }),
+      { numRuns: 20, seed: 37 },
+    );
+  });
+}
+
+Deno.test("latent model: initState/step chunk by chunk gives the h_t of apply under the chunk-causal mask (1e-5)", () => {
+  const c = configFor("causal_transformer");
+  const p = latent.init(PRNGKey(11), c);
+  fc.assert(
+    fc.property(fc.nat(), (seed) => {
+      const worst = tf.tidy(() => {
+        const x = tf.tensor(normalValues(PRNGKey(seed), B * T * m * D), [B, T, m, D]);
+        const whole = latent.apply(p, x, { mask: latentMask(T, m), train: false });
+        let state = latent.initState(), worst = 0;
+        for (let t = 0; t < T; t++) {
+          const xt = tf.reshape(tf.slice(x, [0, t, 0, 0], [B, 1, m, D]), [B, m, D]) as tf.Tensor3D;
+          const out = latent.step(p, state, xt, t);
+          const want = tf.reshape(tf.slice(whole, [0, t, 0, 0], [B, 1, m, D]), [B, m, D]);
+          worst = Math.max(worst, tf.max(tf.abs(tf.sub(out.h, want))).dataSync()[0]);
+          state = out.state;
+        }
+        return worst;
+      });
+      assert.ok(worst < 1e-5, `streamed h differs by ${worst}`);
+    }),
+    { numRuns: 20, seed: 41 },
+  );
+});
+
 Deno.test("Combiner outputs are finite for every kind", () => {
   for (const kind of KINDS) {
     const c = configFor(kind);

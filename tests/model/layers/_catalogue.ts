@@ -99,7 +99,7 @@ export const SUBJECTS: readonly Subject[] = [
   },
   {
     name: "transformer block (cross)",
-    init: (k) => transformer.init(k, { ...blockCfg, cross: true, contextDim: 6 }),
+    init: (k) => transformer.initBlock(k, { ...blockCfg, cross: true, contextDim: 6 }),
     inputs: (k) => [x3(k), x3(foldIn(k, 1), 5, 6), chunkCausalMask(2, 3)],
     apply: (p, [x, context, mask]) => transformer.applyBlock(p, x, { context, mask }),
     bad: [{ inputs: () => [tf.zeros([B, T, D - 1]), tf.zeros([B, 5, 6])], op: "transformer block", input: "x" }],
@@ -125,7 +125,7 @@ export const SUBJECTS: readonly Subject[] = [
     name: "learned position embedding",
     init: (k) => position.initLearned(k, { len: 8, dim: D }),
     inputs: (k) => [x3(k)],
-    apply: (p, [x]) => position.addLearned(p, x),
+    apply: (p, [x]) => position.applyLearned(p, x),
     bad: [{ inputs: zeros([B, T, D + 1]), op: "learned position embedding", input: "x" }],
     random: true,
   },

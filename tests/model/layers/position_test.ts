@@ -62,15 +62,15 @@ Deno.test("position embeddings reject widths they cannot split (ConfigError name
   assert.throws(() => position.sinusoidal(4, 5), (e: unknown) => e instanceof ConfigError && /even/.test(e.message));
 });
 
-Deno.test("addLearned adds the first T rows of the table; longer inputs are refused", () => {
+Deno.test("applyLearned adds the first T rows of the table; longer inputs are refused", () => {
   const p = position.initLearned(PRNGKey(1), { len: 6, dim: 3 });
   const x = normal(PRNGKey(2), [2, 4, 3]);
-  const y = position.addLearned(p, x);
+  const y = position.applyLearned(p, x);
   const X = x.dataSync(), Y = y.dataSync(), T = p.table.dataSync() as Float32Array;
   for (let i = 0; i < 2 * 4 * 3; i++) assert.ok(Math.abs(Y[i] - (X[i] + T[i % 12])) <= 1e-6);
   const std = Math.sqrt(T.reduce((a: number, v: number) => a + v * v, 0) / T.length);
   assert.ok(std < 0.05, `learned table std ${std} (normal 0.02)`);
   const long = tf.zeros([1, 7, 3]);
-  assert.throws(() => position.addLearned(p, long), (e: unknown) => e instanceof ConfigError && /7 positions, the table only 6/.test(e.message));
+  assert.throws(() => position.applyLearned(p, long), (e: unknown) => e instanceof ConfigError && /7 positions, the table only 6/.test(e.message));
   treeDispose([p, x, y, long]);
 });

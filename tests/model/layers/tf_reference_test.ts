@@ -46,7 +46,7 @@ function cases(): Case[] {
   const cross = jittered(attention.init(foldIn(k, 5), { dim: 12, heads: 2, headDim: 5, kvDim: 10 }), foldIn(k, 6));
   const ln = jittered(layerNorm.init(foldIn(k, 7), { dim: 12 }), foldIn(k, 8));
   const ff = jittered(mlp.init(foldIn(k, 9), { dim: 12, hidden: 20 }), foldIn(k, 10));
-  const block = jittered(transformer.init(foldIn(k, 11), { dim: 12, heads: 3, headDim: 4, mlpHidden: 24, cross: true, contextDim: 10 }), foldIn(k, 12));
+  const block = jittered(transformer.initBlock(foldIn(k, 11), { dim: 12, heads: 3, headDim: 4, mlpHidden: 24, cross: true, contextDim: 10 }), foldIn(k, 12));
   const tl = jittered(tokenLearner.init(foldIn(k, 13), { dim: 12, outTokens: 3, hidden: 8 }), foldIn(k, 14));
   const centres = [[0, 4, 4], [4, 20, 12], [12, 100, 220], [7, 0, 31]];
   return [

@@ -28,7 +28,7 @@ function perturb<P>(params: P, seed: number): P {
 Deno.test("applyBlock is pre-LN: x + attn(ln1 x), + cross(ln_cross x, context), + mlp(ln2 x)", () => {
   fc.assert(
     fc.property(fc.nat(), fc.boolean(), (seed, cross) => {
-      const raw = transformer.init(PRNGKey(seed), { ...cfg, cross, contextDim: cross ? 6 : undefined });
+      const raw = transformer.initBlock(PRNGKey(seed), { ...cfg, cross, contextDim: cross ? 6 : undefined });
       const p = perturb(raw, seed);
       treeDispose(raw);
       const diff = tf.tidy(() => {
@@ -58,7 +58,7 @@ Deno.test("param paths are snake_case and name each sublayer (they name SavedMod
 });
 
 Deno.test("adding cross-attention to a block leaves the init of its other sublayers unchanged (keys by name)", () => {
-  const a = transformer.init(PRNGKey(5), cfg), b = transformer.init(PRNGKey(5), { ...cfg, cross: true });
+  const a = transformer.initBlock(PRNGKey(5), cfg), b = transformer.initBlock(PRNGKey(5), { ...cfg, cross: true });
   assert.deepEqual(a.attn.q.w.dataSync(), b.attn.q.w.dataSync());
   assert.deepEqual(a.mlp.fc2.w.dataSync(), b.mlp.fc2.w.dataSync());
   treeDispose([a, b]);
@@ -120,13 +120,13 @@ Deno.test("applyStackCached, chunk by chunk without a mask, equals applyStack wi
 });
 
 Deno.test("a cross block needs a context, and a self-only block refuses one (ConfigError, nothing silently ignored)", () => {
-  const crossBlock = transformer.init(PRNGKey(0), { ...cfg, cross: true });
-  const selfBlock = transformer.init(PRNGKey(0), cfg);
+  const crossBlock = transformer.initBlock(PRNGKey(0), { ...cfg, cross: true });
+  const selfBlock = transformer.initBlock(PRNGKey(0), cfg);
   const x = tf.zeros([1, 2, 8]);
   assert.throws(() => transformer.applyBlock(crossBlock, x), (e: unknown) => e instanceof ConfigError && /no context was given/.test(e.message));
   assert.throws(() => transformer.applyBlock(selfBlock, x, { context: x }), (e: unknown) => e instanceof ConfigError && /no cross-attention/.test(e.message));
   assert.throws(() => transformer.applyBlockCached(crossBlock, x, null), (e: unknown) => e instanceof ConfigError && /crossKV/.test(e.message));
-  assert.throws(() => transformer.init(PRNGKey(0), { ...cfg, heads: 0 }), (e: unknown) => e instanceof ConfigError && /heads must be a positive integer, got 0/.test(e.message));
+  assert.throws(() => transformer.initBlock(PRNGKey(0), { ...cfg, heads: 0 }), (e: unknown) => e instanceof ConfigError && /heads must be a positive integer, got 0/.test(e.message));
   tf.dispose(x);
   treeDispose([crossBlock, selfBlock]);
 });

@@ -2,15 +2,15 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { setBackend } from "../../transforms/backend.ts";
 import { type Tree, treeDispose } from "../../transforms/tree.ts";
-import { loadCheckpoint } from "../../model/checkpoint.ts";
+import { loadCheckpoint } from "../../train/checkpoint.ts";
 import { tiny } from "../../model/config.ts";
-import { type CliArgs, parseCliArgs, UsageError } from "../../model/train_cli.ts";
-import { readMetrics } from "../../model/train_log.ts";
+import { type CliArgs, parseCliArgs, UsageError } from "../../train/cli.ts";
+import { readMetrics } from "../../train/log.ts";
 
 await setBackend("wasm");
 
-// What `deno task train` runs (deno.json: "train": "deno run -A model/train_cli.ts").
-const CLI = new URL("../../model/train_cli.ts", import.meta.url).pathname;
+// What `deno task train` runs (deno.json: "train": "deno run -A train/cli.ts").
+const CLI = new URL("../../train/cli.ts", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 function spawn(args: string[]) {

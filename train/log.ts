@@ -3,7 +3,7 @@
  * line every `logEvery` steps elsewhere: notebooks, CI logs, files) and `metrics.jsonl`, one JSON
  * object per line, appended as training goes, so a crash loses at most the unflushed row.
  */
-import type { StepMetrics } from "./train_step.ts";
+import type { StepMetrics } from "./step.ts";
 
 /** Named numbers from an evaluation (`loss`, `accuracy`, ...). */
 export type EvalResult = Readonly<Record<string, number>>;

@@ -1,10 +1,10 @@
 /**
- * Child process of tests/model/checkpoint_test.ts: saves a big checkpoint into Deno.args[0] so the
+ * Child process of tests/train/checkpoint_test.ts: saves a big checkpoint into Deno.args[0] so the
  * test can SIGKILL it mid-write. Prints "saving" just before saveCheckpoint starts.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { setBackend } from "../../transforms/backend.ts";
-import { saveCheckpoint } from "../../model/checkpoint.ts";
+import { saveCheckpoint } from "../../train/checkpoint.ts";
 import { PRNGKey } from "../../transforms/random.ts";
 
 await setBackend("cpu");

@@ -10,8 +10,9 @@
  * Letters: B batch, N frames, H/W frame size, F spectrogram columns (N * r), Mb mel bins, L text.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { MirasolConfig } from "./config.ts";
-import { InputError, type MirasolBatch } from "./inputs.ts";
+import type { Batch } from "../data/types.ts";
+import type { MirasolConfig } from "../model/config.ts";
+import { InputError, type MirasolBatch } from "../model/inputs.ts";
 
 const shapeText = (s: readonly (number | string)[]) => `[${s.join(", ")}]`;
 const product = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -38,25 +39,8 @@ function checkShape(
   }
 }
 
-/**
- * A batch of host arrays, stacked to fixed shapes: the shape data/ produces (its `Batch` type
- * satisfies this one structurally; model/ does not import data/, so it states what it reads).
- */
-export type HostBatch = {
-  readonly video: Float32Array; // [B, N, H, W, 3]
-  readonly videoShape: readonly [number, number, number, number, 3];
-  readonly audio: Float32Array; // [B, F, Mb]
-  readonly audioShape: readonly [number, number, number];
-  readonly text: Int32Array; // [B, L]
-  readonly textMask: Uint8Array; // [B, L]
-  readonly lossMask: Uint8Array; // [B, L]
-  readonly textShape: readonly [number, number];
-  readonly ids?: readonly string[];
-  /** [B, N]: padding frames after a short clip's end; the model has no input for it (see above) */
-  readonly mediaMask?: Uint8Array;
-};
 /** Is `x` already the model's tensor batch (rather than host arrays)? */
-export function isTensorBatch(x: HostBatch | MirasolBatch): x is MirasolBatch {
+export function isTensorBatch(x: Batch | MirasolBatch): x is MirasolBatch {
   return x.video instanceof tf.Tensor;
 }
 
@@ -65,7 +49,7 @@ export function isTensorBatch(x: HostBatch | MirasolBatch): x is MirasolBatch {
  * video float32 [B, N, H, W, 3], audio float32 [B, N * r, Mb], text int32 [B, L], and the two
  * masks float32 [B, L].
  */
-export function batchTensors(batch: HostBatch, config: MirasolConfig): MirasolBatch {
+export function batchTensors(batch: Batch, config: MirasolConfig): MirasolBatch {
   const { frames: N, height: H, width: W } = config.video;
   const { columnsPerFrame: r, melBins: Mb } = config.audio;
   const B = batch.videoShape[0];

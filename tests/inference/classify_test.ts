@@ -7,16 +7,15 @@ import { type Tree, treeFlatten, treeLeaves, treeUnflatten } from "../../transfo
 import { type MirasolConfig, tiny, validateConfig } from "../../model/config.ts";
 import { ConfigError } from "../../model/errors.ts";
 import { exampleBatch } from "../../model/inputs.ts";
-import { init, type MirasolParams } from "../../model/mirasol.ts";
+import { init, mediaContext, type MirasolParams } from "../../model/mirasol.ts";
 import * as textDecoder from "../../model/text_decoder.ts";
-import { mediaContext } from "../../model/generate.ts";
 import {
   classify,
   CLASSIFY_PROMPT,
   classifyFromContext,
   type PromptCodec,
   scoreContinuations,
-} from "../../model/classify.ts";
+} from "../../inference/classify.ts";
 
 await setBackend("wasm");
 

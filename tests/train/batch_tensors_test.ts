@@ -3,10 +3,10 @@ import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs-core";
 import { setBackend } from "../../transforms/backend.ts";
 import type { Batch } from "../../data/types.ts";
-import { batchTensors, disposeBatch } from "../../model/batch_tensors.ts";
+import { batchTensors, disposeBatch } from "../../train/batch_tensors.ts";
 import { tiny } from "../../model/config.ts";
 import { InputError, validateBatch } from "../../model/inputs.ts";
-import { syntheticBatches } from "../../model/train_data.ts";
+import { syntheticBatches } from "../../train/sources.ts";
 
 await setBackend("wasm");
 

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { setBackend } from "../../transforms/backend.ts";
 import { type Tree, treeDispose, treeFlatten, treeLeaves, treePaths } from "../../transforms/tree.ts";
-import { CheckpointMismatch, loadCheckpoint } from "../../model/checkpoint.ts";
+import { CheckpointMismatch, loadCheckpoint } from "../../train/checkpoint.ts";
 import { type MirasolConfig, tiny, validateConfig } from "../../model/config.ts";
-import { train, TrainError, type TrainOptions, type TrainResult } from "../../model/train.ts";
-import { progressBar, readMetrics } from "../../model/train_log.ts";
-import { syntheticBatches } from "../../model/train_data.ts";
-import type { StepMetrics } from "../../model/train_step.ts";
+import { train, TrainError, type TrainOptions, type TrainResult } from "../../train/loop.ts";
+import { progressBar, readMetrics } from "../../train/log.ts";
+import { syntheticBatches } from "../../train/sources.ts";
+import type { StepMetrics } from "../../train/step.ts";
 
 await setBackend("wasm");
 

@@ -7,10 +7,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, BACKENDS, setBackend } from "../transforms/backend.ts";
 import { type Tree, treeDispose } from "../transforms/tree.ts";
 import { batchTensors, disposeBatch } from "./batch_tensors.ts";
-import { configs, type MirasolConfig, validateConfig } from "./config.ts";
-import { loss, type MirasolParams } from "./mirasol.ts";
-import { train, type TrainOptions } from "./train.ts";
-import { syntheticBatches, tfrecordBatches } from "./train_data.ts";
+import { configs, type MirasolConfig, validateConfig } from "../model/config.ts";
+import { loss, type MirasolParams } from "../model/mirasol.ts";
+import { train, type TrainOptions } from "./loop.ts";
+import { tfrecordBatches } from "../data/tfrecord_batches.ts";
+import type { Batch } from "../data/types.ts";
+import { syntheticBatches } from "./sources.ts";
 
 export const USAGE = `Train a Mirasol3B model.
 
@@ -221,7 +223,7 @@ function heldOutEval(config: MirasolConfig, batchSize: number, seed: number): Tr
 export async function main(args: readonly string[]): Promise<number> {
   let a: CliArgs | "help";
   let config: MirasolConfig;
-  let data: (step: number) => ReturnType<ReturnType<typeof syntheticBatches>>;
+  let data: (step: number) => Batch;
   try {
     a = parseCliArgs(args);
     if (a === "help") {
@@ -259,7 +261,7 @@ export async function main(args: readonly string[]): Promise<number> {
         ? heldOutEval(config, a.batch, a.seed)
         : undefined,
     });
-    treeDispose(result.params as unknown as Tree<tf.Tensor>);
+    treeDispose(result.params);
     treeDispose(result.optState);
     console.log(`${result.stopped} at step ${result.step}: checkpoint in ${a.out}/ckpt`);
     return 0;

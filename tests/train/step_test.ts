@@ -9,7 +9,7 @@ import { type Tree, treeDispose, treeLeaves, treeMapMany } from "../../transform
 import { forFinetuning, type MirasolConfig, tiny } from "../../model/config.ts";
 import { exampleBatch } from "../../model/inputs.ts";
 import { init, loss, type MirasolParams } from "../../model/mirasol.ts";
-import { trainStep } from "../../model/train_step.ts";
+import { trainStep } from "../../train/step.ts";
 
 await setBackend("wasm");
 

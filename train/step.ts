@@ -6,7 +6,7 @@
  *
  * Memory contract: the inputs (params, optState, batch) are neither changed nor disposed; the
  * result holds only fresh tensors; everything else made here is disposed before returning. A loop
- * disposes the old params and state itself once it has the new ones (see model/train.ts).
+ * disposes the old params and state itself once it has the new ones (see train/loop.ts).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { valueAndGrad } from "../transforms/grad.ts";
@@ -15,9 +15,9 @@ import { applyUpdates, type GradientTransformation, type OptState } from "../tra
 import type { Schedule } from "../transforms/optim/schedule.ts";
 import { type Key, split } from "../transforms/random.ts";
 import { type Tree, treeDispose } from "../transforms/tree.ts";
-import type { MirasolConfig } from "./config.ts";
-import type { MirasolBatch } from "./inputs.ts";
-import { loss, type MirasolParams } from "./mirasol.ts";
+import type { MirasolConfig } from "../model/config.ts";
+import type { MirasolBatch } from "../model/inputs.ts";
+import { loss, type MirasolParams } from "../model/mirasol.ts";
 
 /** What one step reports, read back from the backend as plain numbers. */
 export type StepMetrics = {
@@ -79,11 +79,11 @@ export function trainStep<P extends MirasolParams>(
 ): TrainStepResult<P> {
   const [next, stepKey] = split(key, 2);
   const { value, aux, grads } = lossAndGrads(params, batch, opts.config, stepKey);
-  const gradTree = grads as unknown as Tree<tf.Tensor>;
+  const gradTree = grads;
   let update: { updates: Tree<tf.Tensor>; state: OptState } | undefined;
   try {
-    update = opts.optimizer.update(gradTree, optState, params as unknown as Tree<tf.Tensor>);
-    const newParams = applyUpdates(params as unknown as Tree<tf.Tensor>, update.updates) as unknown as P;
+    update = opts.optimizer.update(gradTree, optState, params);
+    const newParams = applyUpdates(params, update.updates);
     const values = tf.tidy(() => {
       const lr = opts.schedule === undefined
         ? tf.scalar(NaN)
@@ -99,7 +99,7 @@ export function trainStep<P extends MirasolParams>(
     return { params: newParams, optState: update.state, key: next, metrics };
   } finally {
     value.dispose();
-    treeDispose(aux as unknown as Tree<tf.Tensor>);
+    treeDispose(aux);
     treeDispose(gradTree);
     if (update) treeDispose(update.updates);
   }

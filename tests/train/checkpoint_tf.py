@@ -1,4 +1,4 @@
-"""TensorFlow's view of a checkpoint directory, for tests/model/checkpoint_test.ts.
+"""TensorFlow's view of a checkpoint directory, for tests/train/checkpoint_test.ts.
 
 Prints {key: {"dtype", "shape", "hex"}} for every tensor tf.train.load_checkpoint(dir) finds (the
 directory's `checkpoint` state file names the bundle): numeric values as their little-endian bytes

@@ -16,8 +16,8 @@ import {
 import { ConfigError } from "../../model/errors.ts";
 import { exampleBatch, type MirasolBatch } from "../../model/inputs.ts";
 import { forward, init, type MirasolParams } from "../../model/mirasol.ts";
-import { generate } from "../../model/generate.ts";
-import { createStream, type MediaChunk, streamTensors } from "../../model/stream.ts";
+import { generate } from "../../inference/generate.ts";
+import { createStream, type MediaChunk, streamTensors } from "../../inference/stream.ts";
 
 await setBackend("wasm");
 

@@ -3,7 +3,8 @@ import { encodeExample, encodeRecord } from "../../formats/tfrecord.ts";
 import { exampleFeatures } from "../../data/tfrecords.ts";
 import type { Batch, Example } from "../../data/types.ts";
 import { tiny } from "../../model/config.ts";
-import { syntheticBatches, syntheticClasses, tfrecordBatches } from "../../model/train_data.ts";
+import { tfrecordBatches } from "../../data/tfrecord_batches.ts";
+import { syntheticBatches, syntheticClasses } from "../../train/sources.ts";
 
 const N = tiny.video.frames, H = tiny.video.height, W = tiny.video.width;
 const F = N * tiny.audio.columnsPerFrame, Mb = tiny.audio.melBins;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { accuracyOf, emptyTally, exactMatch, isExactMatch, normalizeAnswer, tallyAdd } from "../../model/eval.ts";
+import { accuracyOf, emptyTally, exactMatch, isExactMatch, normalizeAnswer, tallyAdd } from "../../inference/eval.ts";
 
 Deno.test("normalizeAnswer() strips case, punctuation, articles and spacing, keeps decimals", () => {
   assert.equal(normalizeAnswer("  The Red  square!! "), "red square");

@@ -2,7 +2,7 @@
  * Classification as generation (the paper's audio-video benchmarks, Sec. 4: the class is produced
  * as text): every class name is scored as a continuation of a prompt, by the sum of its token
  * log-probabilities under the model (T5's "rank classification"), optionally divided by its
- * length, and the classes are ranked by that score. The prompt is fed once through the cached
+ * length, and the classes are ranked by that score. The prompt is fed once through the incremental
  * decoder; the class continuations then share its keys/values (one decoder pass per class group).
  *
  * Framing follows the QA examples of training (data/examples.ts): the prompt is
@@ -11,11 +11,13 @@
  * Letters: B batch, C classes, L longest class, V vocab.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { MirasolConfig } from "./config.ts";
-import { disposeCache, feed, feedPrompts, gatherRows, maxPositions, startCache } from "./decoder_cache.ts";
-import { ConfigError } from "./errors.ts";
-import { type Media, mediaContext, type Prompt, promptRows } from "./generate.ts";
-import type { MirasolParams } from "./mirasol.ts";
+import type { MirasolConfig } from "../model/config.ts";
+import { ConfigError } from "../model/errors.ts";
+import type { Media } from "../model/inputs.ts";
+import { mediaContext, type MirasolParams } from "../model/mirasol.ts";
+import * as textDecoder from "../model/text_decoder.ts";
+import { promptRows } from "./generate.ts";
+import type { Prompt } from "./types.ts";
 
 export const CLASSIFY_PROMPT = "Classify the video audio clip.";
 
@@ -46,7 +48,7 @@ export type ClassifyOptions = {
   readonly lengthNormalize?: boolean;
 };
 
-/** Classes scored in one decoder pass: bounds memory to this many copies of the prompt cache per row. */
+/** Classes scored in one decoder pass: bounds memory to this many copies of the prompt state per row. */
 const CLASS_GROUP = 32;
 
 /**
@@ -67,14 +69,14 @@ export function scoreContinuations(
   if (empty >= 0) throw fail(`continuation ${empty} is empty`);
   const bad = continuations.flat().find((id) => !Number.isInteger(id) || id < 0 || id >= V);
   if (bad !== undefined) throw fail(`id ${bad} is outside the vocabulary [0, ${V})`);
-  const longest = Math.max(...prompts.map((r) => r.length)) +
-    Math.max(...continuations.map((c) => c.length)) - 1;
-  if (longest > maxPositions(p)) {
-    throw fail(`prompt plus continuation need ${longest} positions, the decoder has ${maxPositions(p)}`);
+  const longestOf = (rows: readonly (readonly number[])[]) => rows.reduce((n, r) => Math.max(n, r.length), 0);
+  const longest = longestOf(prompts) + longestOf(continuations) - 1;
+  const positions = textDecoder.maxPositions(p);
+  if (longest > positions) {
+    throw fail(`prompt plus continuation need ${longest} positions, the decoder has ${positions}`);
   }
 
-  const start = startCache(p, h);
-  const first = feedPrompts(p, start, prompts);
+  const first = textDecoder.stepPrompts(p, textDecoder.initState(p, h), prompts);
   const firstLogProbs = first.logProbs.arraySync(); // [B][V]: predicts each continuation's first token
   first.logProbs.dispose();
   const scores = prompts.map(() => continuations.map(() => 0));
@@ -83,16 +85,16 @@ export function scoreContinuations(
       const group = continuations.slice(c0, c0 + CLASS_GROUP);
       const G = group.length;
       for (let b = 0; b < B; b++) group.forEach((c, g) => (scores[b][c0 + g] = firstLogProbs[b][c[0]]));
-      const L = Math.max(...group.map((c) => c.length));
+      const L = longestOf(group);
       if (L === 1) continue;
       // Row b*G + g feeds tokens 0..L-2 of class g (right padded; padding comes after, so it is never seen).
       const rows = Array.from({ length: B * G }, (_, r) => Math.floor(r / G));
-      const tiled = gatherRows(first.cache, rows);
+      const tiled = textDecoder.selectRows(first.state, rows);
       const inputs = rows.map((_, r) => Array.from({ length: L - 1 }, (_, j) => group[r % G][j] ?? 0));
       const targets = rows.map((_, r) => Array.from({ length: L - 1 }, (_, j) => group[r % G][j + 1] ?? 0));
-      const out = feed(p, tiled, inputs); // logProbs [B*G, L-1, V]
-      disposeCache(tiled);
-      disposeCache(out.cache, { keepCross: true }); // its cross keys/values were tiled's
+      const out = textDecoder.step(p, tiled, inputs); // logProbs [B*G, L-1, V]
+      textDecoder.disposeState(tiled);
+      textDecoder.disposeState(out.state, { keepCross: true }); // its cross keys/values were tiled's
       // Entry (r, j) of the flat [B*G*(L-1)*V] log-probs is at (r*(L-1) + j)*V + target (a flat
       // gather: tfjs-backend-wasm 4.22 gathers wrong rows with batchDims = 1).
       const flatIndex = Int32Array.from(targets.flat(), (target, i) => i * V + target);
@@ -108,7 +110,7 @@ export function scoreContinuations(
       });
     }
   } finally {
-    disposeCache(first.cache);
+    textDecoder.disposeState(first.state);
   }
   return scores;
 }

@@ -7,10 +7,10 @@ import { type Tree, treeLeaves } from "../../transforms/tree.ts";
 import { tiny } from "../../model/config.ts";
 import { ConfigError } from "../../model/errors.ts";
 import { exampleBatch, type MirasolBatch } from "../../model/inputs.ts";
-import { forward, init, type MirasolParams } from "../../model/mirasol.ts";
+import { forward, init, mediaContext, type MirasolParams } from "../../model/mirasol.ts";
 import * as textDecoder from "../../model/text_decoder.ts";
-import { generate, type Generated, generateFromContext, mediaContext } from "../../model/generate.ts";
-import { lengthPenaltyOf } from "../../model/generate_beam.ts";
+import { generate, type Generated, generateFromContext } from "../../inference/generate.ts";
+import { lengthPenaltyOf } from "../../inference/beam.ts";
 
 await setBackend("wasm");
 

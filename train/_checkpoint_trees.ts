@@ -1,5 +1,5 @@
 /**
- * The tree side of model/checkpoint.ts: checking a stored checkpoint against the trees and config
+ * The tree side of train/checkpoint.ts: checking a stored checkpoint against the trees and config
  * the caller expects, and rebuilding tensor trees from bundle entries. Private to checkpoint.ts,
  * which re-exports the two errors.
  */

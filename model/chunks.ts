@@ -1,5 +1,6 @@
 /**
- * Chunk-time position for the Combiners: a fixed sinusoid of the chunk index t added to every token
+ * How the flat token sequence is cut into chunks, and the chunk-time position every chunk-causal part
+ * adds. Chunk-time position: a fixed sinusoid of the chunk index t added to every token
  * of chunk t. Fixed (no table sized by T), so a config with more chunks has the same parameters.
  * The paper gives no Combiner positions; lucidrains/mirasol-pytorch uses rotary positions of the
  * chunk index in its AV model, the same idea.
@@ -7,7 +8,7 @@
  * Letters: B batch, T chunks, n tokens per chunk, D width.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import * as position from "../layers/position.ts";
+import * as position from "./layers/position.ts";
 
 /** x [B, T, n, D] -> x + sinusoid(t) [B, T, n, D]. */
 export function addChunkTime(x: tf.Tensor): tf.Tensor4D {
@@ -32,8 +33,10 @@ export function unflatten(x: tf.Tensor, chunks: number): tf.Tensor4D {
   return tf.reshape(x, [B, chunks, len / chunks, D]);
 }
 
-/** The last m tokens of every chunk: [B, T, n, D] -> [B, T, m, D]. */
-export function lastTokens(x: tf.Tensor, m: number): tf.Tensor4D {
-  const [B, T, n, D] = (x as tf.Tensor4D).shape;
-  return tf.slice(x, [0, 0, n - m, 0], [B, T, m, D]) as tf.Tensor4D;
+/** The last m tokens of every chunk: [B, T, n, D] -> [B, T, m, D] (or of one chunk: [B, n, D] -> [B, m, D]). */
+export function lastTokens<R extends tf.Rank.R3 | tf.Rank.R4>(x: tf.Tensor<R>, m: number): tf.Tensor<R> {
+  const n = x.shape[x.rank - 2];
+  const begin = x.shape.map((_, i) => (i === x.rank - 2 ? n - m : 0));
+  const size = x.shape.map((d, i) => (i === x.rank - 2 ? m : d));
+  return tf.slice(x, begin, size);
 }

@@ -7,7 +7,7 @@ import {
   CheckpointMismatch,
   loadCheckpoint,
   saveCheckpoint,
-} from "../../model/checkpoint.ts";
+} from "../../train/checkpoint.ts";
 import { PRNGKey } from "../../transforms/random.ts";
 import { type Leaf, type Tree, treeDispose, treeFlatten, treeShapes } from "../../transforms/tree.ts";
 import {

@@ -1,8 +1,8 @@
 /**
  * Free-form text generation from a video (the paper evaluates open-ended QA by generation and exact
- * match, Sec. 4): greedy decoding, beam search (generate_beam.ts) and temperature/top-k sampling with
- * an explicit key. The media side (encoders, Combiner, latent model) runs ONCE per call; the text
- * decoder then runs with a key/value cache (decoder_cache.ts), one step per generated token.
+ * match, Sec. 4): greedy decoding, beam search (beam.ts) and temperature/top-k sampling with an
+ * explicit key. The media side (`mediaContext`: encoders, Combiner, latent model) runs ONCE per call;
+ * the text decoder then runs incrementally (its `initState`/`step`), one step per generated token.
  *
  * Prompts are token ids, framed as the training examples frame a question (data/examples.ts):
  * `[bos, ...question, sep]`; generation stops at `eos` per sequence.
@@ -10,83 +10,16 @@
  * Letters: B batch, N frames, T chunks, m tokens per chunk, D width, V vocab, P prompt length.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { combinerTokens } from "../model/config.ts";
+import { ConfigError } from "../model/errors.ts";
+import type { Media } from "../model/inputs.ts";
+import { mediaContext, type MirasolParams } from "../model/mirasol.ts";
+import * as textDecoder from "../model/text_decoder.ts";
 import { foldIn, type Key, uniformValues } from "../transforms/random.ts";
-import * as combiner from "./combiner/mod.ts";
-import { latentMask } from "./combiner_masking.ts";
-import { combinerTokens, type MirasolConfig } from "./config.ts";
-import {
-  type DecoderCache,
-  disposeCache,
-  feed,
-  feedPrompts,
-  maxPositions,
-  startCache,
-} from "./decoder_cache.ts";
-import { ConfigError } from "./errors.ts";
-import { validateBatch } from "./inputs.ts";
-import * as latent from "./latent.ts";
-import { encode, type MirasolParams } from "./mirasol.ts";
-import { beamSearch } from "./generate_beam.ts";
+import { beamSearch } from "./beam.ts";
+import type { Generated, GenerateOptions, Prompt, Strategy } from "./types.ts";
 
-/** One video (and its audio) per row: video float32 [B, N, H, W, 3], audio float32 [B, N*r, F]. */
-export type Media = { readonly video: tf.Tensor; readonly audio: tf.Tensor };
-
-export type Strategy =
-  | { readonly kind: "greedy" }
-  /** `lengthPenalty` is GNMT's alpha (Wu et al. 2016): score = log p / ((5 + len) / 6)^alpha; 0 = none. */
-  | { readonly kind: "beam"; readonly beamSize: number; readonly lengthPenalty: number }
-  /** Samples from softmax(logits / temperature), restricted to the `topK` most likely tokens if given. */
-  | { readonly kind: "sample"; readonly temperature: number; readonly topK?: number; readonly key: Key };
-
-export type GenerateOptions = {
-  readonly config: MirasolConfig;
-  /** Most tokens generated per sequence (EOS included). */
-  readonly maxLen: number;
-  readonly strategy: Strategy;
-  /** The id that ends a sequence (the tokenizer's `special.eos`). */
-  readonly eos: number;
-};
-
-/** One generated sequence. */
-export type Generated = {
-  /** The generated ids, the closing EOS included when `finished`; the prompt not included. */
-  readonly tokens: number[];
-  /** log p(token | prompt, earlier tokens, video) of each token under the model (temperature 1). */
-  readonly logProbs: number[];
-  /** True when the sequence ended with EOS, false when it hit `maxLen`. */
-  readonly finished: boolean;
-  /** Sum of `logProbs`; for beam search divided by the length penalty. */
-  readonly score: number;
-};
-
-/** One prompt for every row, or one per row: ids, `[bos, ...question, sep]` as in training. */
-export type Prompt = readonly number[] | readonly (readonly number[])[];
-
-/** Checks video and audio against the config as `forward` would (with a placeholder text) -> B. */
-export function validateMedia(media: Media, config: MirasolConfig): number {
-  const B = media.video.shape[0] ?? 0;
-  const text = tf.zeros([B, 1], "int32"), ones = tf.ones([B, 1]);
-  try {
-    return validateBatch({ ...media, text, textMask: ones, lossMask: ones }, config).batch;
-  } finally {
-    tf.dispose([text, ones]);
-  }
-}
-
-/**
- * The media side, once: video and audio -> h [B, T, m, D] (inference: no dropout, no masking).
- * Equal to `forward(...).h`; the text decoder cross-attends to all of it.
- */
-export function mediaContext(params: MirasolParams, media: Media, config: MirasolConfig): tf.Tensor4D {
-  validateMedia(media, config);
-  return tf.tidy(() => {
-    const u = encode(params, media, { config, train: false }); // [B, T, n, D]
-    const x = combiner.apply(params.combiner, u, { config, train: false }); // [B, T, m, D]
-    if (!params.latent) return x; // latentDepth 0: h = x
-    const [, T, m] = x.shape;
-    return latent.apply(params.latent, x, { mask: latentMask(T, m), train: false }); // [B, T, m, D]
-  });
-}
+export type { Generated, GenerateOptions, Prompt, Strategy } from "./types.ts";
 
 /** The prompt as one id list per row, checked against the vocabulary. */
 export function promptRows(prompt: Prompt, rows: number, vocab: number): number[][] {
@@ -122,7 +55,7 @@ function checkOptions(
     throw fail(`eos ${eos} is outside the vocabulary`);
   }
   // The last generated token is never fed back, so P + maxLen - 1 positions are used.
-  const longest = Math.max(...prompts.map((r) => r.length));
+  const longest = prompts.reduce((n, r) => Math.max(n, r.length), 0);
   if (longest + maxLen - 1 > positions) {
     throw fail(
       `a prompt of ${longest} tokens plus maxLen ${maxLen} needs ${
@@ -181,17 +114,16 @@ export function generateFromContext(
     });
   }
   const prompts = promptRows(prompt, B, opts.config.text.vocab);
-  checkOptions(opts, prompts, maxPositions(p));
-  const start = startCache(p, h);
-  const first = feedPrompts(p, start, prompts);
+  checkOptions(opts, prompts, textDecoder.maxPositions(p));
+  const first = textDecoder.stepPrompts(p, textDecoder.initState(p, h), prompts);
   if (opts.strategy.kind === "beam") {
-    return beamSearch(p, first.cache, first.logProbs, {
+    return beamSearch(p, first.state, first.logProbs, {
       ...opts.strategy,
       maxLen: opts.maxLen,
       eos: opts.eos,
     });
   }
-  return decodeRows(p, first.cache, first.logProbs, { ...opts, strategy: opts.strategy });
+  return decodeRows(p, first.state, first.logProbs, { ...opts, strategy: opts.strategy });
 }
 
 type Chooser = (logProbs: tf.Tensor2D, step: number) => { ids: number[]; logProbs: number[] };
@@ -240,18 +172,18 @@ function sampler(s: { temperature: number; topK?: number; key: Key }): Chooser {
 
 /** Greedy or sampled decoding, row by row; finished rows keep being fed EOS and are ignored. */
 function decodeRows(
-  p: MirasolParams["text_decoder"],
-  cache0: DecoderCache,
+  p: textDecoder.TextDecoderParams,
+  state0: textDecoder.TextDecoderState,
   logProbs0: tf.Tensor2D,
   opts: GenerateOptions & { strategy: Exclude<Strategy, { kind: "beam" }> },
 ): Generated[] {
   const choose: Chooser = opts.strategy.kind === "greedy" ? chooseGreedy : sampler(opts.strategy);
-  const B = cache0.pad.length;
+  const B = state0.pad.length;
   const rows = Array.from(
     { length: B },
     () => ({ tokens: [] as number[], logProbs: [] as number[], finished: false }),
   );
-  let cache = cache0, logProbs = logProbs0;
+  let state = state0, logProbs = logProbs0;
   try {
     for (let step = 0; step < opts.maxLen; step++) {
       const pick = choose(logProbs, step);
@@ -262,15 +194,15 @@ function decodeRows(
         r.finished = pick.ids[b] === opts.eos;
       });
       if (step === opts.maxLen - 1 || rows.every((r) => r.finished)) break;
-      const next = feed(p, cache, rows.map((r) => [r.finished ? opts.eos : r.tokens[r.tokens.length - 1]]));
-      disposeCache(cache, { keepCross: true });
+      const next = textDecoder.step(p, state, rows.map((r) => [r.finished ? opts.eos : r.tokens[r.tokens.length - 1]]));
+      textDecoder.disposeState(state, { keepCross: true });
       logProbs.dispose();
-      cache = next.cache;
+      state = next.state;
       logProbs = tf.tidy(() => tf.reshape(next.logProbs, [B, -1]) as tf.Tensor2D); // [B, V]
       next.logProbs.dispose();
     }
   } finally {
-    disposeCache(cache);
+    textDecoder.disposeState(state);
     logProbs.dispose();
   }
   return rows.map((r) => ({ ...r, score: r.logProbs.reduce((a, b) => a + b, 0) }));

@@ -4,7 +4,7 @@
  * best checkpoint), periodic and final checkpoints, and a clean stop on Ctrl-C or an AbortSignal.
  *
  * Layout of `out`:
- *   out/ckpt/           the latest checkpoint (model/checkpoint.ts), every `checkpointEvery` and at the end
+ *   out/ckpt/           the latest checkpoint (train/checkpoint.ts), every `checkpointEvery` and at the end
  *   out/best/           the checkpoint with the best eval metric (only with `evalFn`)
  *   out/metrics.jsonl   one JSON row per logged step ({"split":"train",...}) and per eval ({"split":"eval",...})
  *   out/run.json        the hyperparameters; `resume` refuses others, since they change the run
@@ -14,8 +14,8 @@
  * or the (s+1)-th item of an iterable, which is fast-forwarded past the steps already done.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { HostBatch as Batch } from "./batch_tensors.ts";
-import { batchReader, type BatchSource } from "./train_data.ts";
+import type { Batch } from "../data/types.ts";
+import { batchReader, type BatchSource } from "./sources.ts";
 
 export type { BatchSource };
 import { adamw } from "../transforms/optim/adamw.ts";
@@ -26,10 +26,10 @@ import { type Key, keysFor, PRNGKey } from "../transforms/random.ts";
 import { type Tree, treeDispose, treeMap } from "../transforms/tree.ts";
 import { batchTensors, disposeBatch, isTensorBatch } from "./batch_tensors.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import type { MirasolConfig } from "./config.ts";
-import type { MirasolBatch } from "./inputs.ts";
-import { init, type MirasolParams } from "./mirasol.ts";
-import { type StepMetrics, trainStep } from "./train_step.ts";
+import type { MirasolConfig } from "../model/config.ts";
+import type { MirasolBatch } from "../model/inputs.ts";
+import { init, type MirasolParams } from "../model/mirasol.ts";
+import { type StepMetrics, trainStep } from "./step.ts";
 import {
   appendRows,
   type EvalResult,
@@ -37,7 +37,7 @@ import {
   type MetricsRow,
   prepareMetrics,
   progressBar,
-} from "./train_log.ts";
+} from "./log.ts";
 
 export type TrainOptions = {
   readonly config: MirasolConfig;
@@ -205,14 +205,14 @@ async function startState(
   const k = keysFor(PRNGKey(o.seed), ["init", "train"]);
   const fresh = o.params
     ? treeMap(
-      o.params as unknown as Tree<tf.Tensor>,
+      o.params,
       (l) => tf.clone(l as tf.Tensor),
-    ) as unknown as MirasolParams
+    )
     : init(k.init, o.config);
-  const optState = optimizer.init(fresh as unknown as Tree<tf.Tensor>);
+  const optState = optimizer.init(fresh);
   if (!(await hasCheckpoint(ckpt))) return { params: fresh, optState, step: 0, key: k.train };
   if (!o.resume) {
-    treeDispose(fresh as unknown as Tree<tf.Tensor>);
+    treeDispose(fresh);
     treeDispose(optState);
     throw new TrainError(
       `Cannot start training in '${o.out}': it already holds a checkpoint; pass resume to continue it, or choose another out`,
@@ -229,13 +229,13 @@ async function startState(
       throw e;
     }
     return {
-      params: loaded.params as unknown as MirasolParams,
+      params: loaded.params,
       optState: loaded.optState,
       step: loaded.step,
       key: loaded.key,
     };
   } finally {
-    treeDispose(fresh as unknown as Tree<tf.Tensor>);
+    treeDispose(fresh);
     treeDispose(optState);
   }
 }
@@ -326,7 +326,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         disposeBatch(batch);
       }
       if (!Number.isFinite(r.metrics.total)) {
-        treeDispose(r.params as unknown as Tree<tf.Tensor>);
+        treeDispose(r.params);
         treeDispose(r.optState);
         throw new TrainError(
           `Cannot continue training: the loss is ${r.metrics.total} at step ${
@@ -334,7 +334,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           } (the checkpoint of step ${savedAt} is kept)`,
         );
       }
-      treeDispose(s.params as unknown as Tree<tf.Tensor>);
+      treeDispose(s.params);
       treeDispose(s.optState);
       s = { params: r.params, optState: r.optState, step: s.step + 1, key: r.key };
       last = r.metrics;
@@ -369,7 +369,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     return { ...s, stopped, metrics: last, best: bestSoFar };
   } catch (e) {
     bar.finish("failed", s.step);
-    treeDispose(s.params as unknown as Tree<tf.Tensor>);
+    treeDispose(s.params);
     treeDispose(s.optState);
     throw e;
   } finally {

@@ -1,6 +1,6 @@
 /**
- * Beam search over the cached text decoder. Each batch element keeps W live beams (rows of the
- * cache) and up to W finished hypotheses. Per step the 2W best extensions of its beams are taken
+ * Beam search over the incremental text decoder. Each batch element keeps W live beams (rows of the
+ * decoder state) and up to W finished hypotheses. Per step the 2W best extensions of its beams are taken
  * (tf.topk over W*V): an EOS among the first W closes a hypothesis, the other extensions fill the W
  * live beams (HF/T5X's rule, so EOS never takes a live slot). Finished hypotheses are ranked by
  * log p / lp(len) with GNMT's lp(len) = ((5 + len) / 6)^alpha (Wu et al. 2016).
@@ -12,9 +12,8 @@
  * Letters: B batch, W beams, V vocab.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type DecoderCache, disposeCache, feed, gatherRows } from "./decoder_cache.ts";
-import type { Generated } from "./generate.ts";
-import type { TextDecoderParams } from "./text_decoder.ts";
+import * as textDecoder from "../model/text_decoder.ts";
+import type { Generated } from "./types.ts";
 
 export type BeamOptions = {
   readonly beamSize: number;
@@ -32,20 +31,20 @@ export function lengthPenaltyOf(len: number, alpha: number): number {
 }
 
 /**
- * From the prompt cache (B rows) and the log-probabilities of the first token [B, V], the best
- * hypothesis of each row. Takes ownership of (and disposes) the cache and `logProbs0`.
+ * From the decoder state after the prompts (B rows) and the log-probabilities of the first token
+ * [B, V], the best hypothesis of each row. Takes ownership of (and disposes) the state and `logProbs0`.
  */
 export function beamSearch(
-  p: TextDecoderParams,
-  promptCache: DecoderCache,
+  p: textDecoder.TextDecoderParams,
+  promptState: textDecoder.TextDecoderState,
   logProbs0: tf.Tensor2D,
   opts: BeamOptions,
 ): Generated[] {
   const { beamSize: W, lengthPenalty: alpha, maxLen, eos } = opts;
   const [B, V] = logProbs0.shape;
   const tile = Array.from({ length: B * W }, (_, r) => Math.floor(r / W)); // beam row -> batch row
-  let cache = gatherRows(promptCache, tile);
-  disposeCache(promptCache);
+  let state = textDecoder.selectRows(promptState, tile);
+  textDecoder.disposeState(promptState);
   let logProbs = tf.tidy(() =>
     tf.gather(logProbs0, tf.tensor1d(Int32Array.from(tile), "int32"))
   ) as tf.Tensor2D; // [B*W, V]
@@ -58,8 +57,8 @@ export function beamSearch(
   const finished: Hypothesis[][] = Array.from({ length: B }, () => []);
   const done = new Array<boolean>(B).fill(false);
   const bestReachable = (logP: number, len: number) => {
-    const lps = [lengthPenaltyOf(len + 1, alpha), lengthPenaltyOf(maxLen, alpha)];
-    return logP / (logP < 0 ? Math.max(...lps) : Math.min(...lps));
+    const a = lengthPenaltyOf(len + 1, alpha), b = lengthPenaltyOf(maxLen, alpha);
+    return logP / (logP < 0 ? Math.max(a, b) : Math.min(a, b));
   };
   try {
     for (let step = 0; step < maxLen; step++) {
@@ -120,21 +119,21 @@ export function beamSearch(
       }
       beams = next;
       if (done.every(Boolean)) break;
-      const reordered = gatherRows(cache, parents, { cross: false });
-      disposeCache(cache, { keepCross: true });
-      const fed = feed(
+      const reordered = textDecoder.selectRows(state, parents, { cross: false });
+      textDecoder.disposeState(state, { keepCross: true });
+      const fed = textDecoder.step(
         p,
         reordered,
         beams.flat().map((beam) => [beam.tokens.length ? beam.tokens[beam.tokens.length - 1] : eos]),
       );
-      disposeCache(reordered, { keepCross: true });
-      cache = fed.cache;
+      textDecoder.disposeState(reordered, { keepCross: true });
+      state = fed.state;
       logProbs.dispose();
       logProbs = tf.tidy(() => tf.reshape(fed.logProbs, [B * W, V]) as tf.Tensor2D);
       fed.logProbs.dispose();
     }
   } finally {
-    disposeCache(cache);
+    textDecoder.disposeState(state);
     logProbs.dispose();
   }
   return beams.map((live, b) => {

@@ -5,45 +5,38 @@
  * model), equal to what `forward` gives on chunks 1..T. At any point `ask` generates an answer
  * about the video seen so far: the text decoder cross-attends to h_1..h_t.
  *
- * Per chunk, only chunk t is encoded; the Combiner carries its state (stream_combiner.ts: TTM only
- * its memory), the latent model its per-layer key/value cache, and the stream keeps h_1..h_t (one
- * tensor) for `ask`. `streamStep` is the pure step; `createStream` wraps it in a handle that
- * disposes replaced state, so a stream holds the same number of tensors after every chunk.
+ * This file only orchestrates: per chunk, the encoders see chunk t alone, then the Combiner's and
+ * the latent model's own `step` carry their states (the Combiner's own file says what each kind
+ * keeps; TTM only its memory), and the stream keeps h_1..h_t (one tensor) for `ask`. `streamStep`
+ * is the pure step; `createStream` wraps it in a handle that disposes replaced state, so a stream
+ * holds the same number of tensors after every chunk.
  *
  * Letters: B batch, K frames per chunk, r audio columns per frame, F mel bins, n tokens per chunk,
  * m Combiner outputs per chunk, t chunks seen, D width.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { chunkTimeAt } from "./combiner/chunk_time.ts";
-import { framesPerChunk, type MirasolConfig, withFrames } from "./config.ts";
-import { ConfigError } from "./errors.ts";
-import {
-  type Generated,
-  generateFromContext,
-  type GenerateOptions,
-  type Prompt,
-  validateMedia,
-} from "./generate.ts";
-import type { KVCache } from "./layers/attention.ts";
-import * as transformer from "./layers/transformer.ts";
-import { encode, type MirasolParams } from "./mirasol.ts";
-import { combinerStep, type CombinerStream, initCombinerStream } from "./stream_combiner.ts";
+import * as combiner from "../model/combiner/mod.ts";
+import { framesPerChunk, type MirasolConfig, withFrames } from "../model/config.ts";
+import { ConfigError } from "../model/errors.ts";
+import { type Media, validateMedia } from "../model/inputs.ts";
+import * as latent from "../model/latent.ts";
+import { encode, type MirasolParams } from "../model/mirasol.ts";
+import { type Generated, generateFromContext, type GenerateOptions, type Prompt } from "./generate.ts";
 
 /** One chunk: video float32 [B, K, H, W, 3] and its audio float32 [B, K*r, F]. */
-export type MediaChunk = { readonly video: tf.Tensor; readonly audio: tf.Tensor };
+export type MediaChunk = Media;
 
 export type StreamState = {
   /** Chunks consumed so far. */
   readonly t: number;
   /** null before the first chunk (the batch size is not known yet). */
-  readonly combiner: CombinerStream | null;
-  /** Latent-model self-attention keys/values per layer [B, H, t*m, Dh]; null before any chunk. */
-  readonly latent: readonly KVCache[] | null;
+  readonly combiner: combiner.CombinerState | null;
+  readonly latent: latent.LatentState;
   /** h_1..h_t [B, t, m, D]; null before any chunk. */
   readonly h: tf.Tensor4D | null;
 };
 
-export const emptyStream: StreamState = { t: 0, combiner: null, latent: null, h: null };
+export const emptyStream: StreamState = { t: 0, combiner: null, latent: latent.initState(), h: null };
 
 /** Every tensor a state holds (for disposal and memory checks). */
 export function streamTensors(s: StreamState): tf.Tensor[] {
@@ -83,44 +76,22 @@ export function streamStep(
   const B = validateMedia(chunk, one);
   const batch = state.h?.shape[0];
   if (batch !== undefined && batch !== B) {
-    throw new ConfigError({
-      action: "stream a chunk",
-      reason: `the stream has ${batch} samples, the chunk ${B}`,
-    });
+    throw new ConfigError({ action: "stream a chunk", reason: `the stream has ${batch} samples, the chunk ${B}` });
   }
   const t = state.t;
   return tidyRecord(() => {
     const u = encode(params, chunk, { config: one, train: false }); // [B, 1, n, D]
     const [, , n, D] = u.shape;
     const ut = tf.reshape(u, [B, n, D]) as tf.Tensor3D; // [B, n, D]
-    const comb = combinerStep(
-      params.combiner,
-      state.combiner ?? initCombinerStream(params.combiner, config, B),
-      ut,
-      t,
-      config,
-    );
-    const x = comb.x; // [B, m, D]
-    const m = x.shape[1];
-    let h: tf.Tensor3D = x, latentKV = state.latent;
-    if (params.latent) {
-      const withPos = params.latent.token_pos ? tf.add(x, tf.reshape(params.latent.token_pos, [1, m, D])) : x;
-      const out = transformer.applyStackCached(
-        params.latent.layers,
-        tf.add(withPos, chunkTimeAt(t, D)),
-        state.latent,
-      );
-      h = out.y; // [B, m, D]
-      latentKV = out.caches;
-    }
-    const hAll = state.h
-      ? tf.concat([state.h, tf.reshape(h, [B, 1, m, D])], 1) as tf.Tensor4D
-      : tf.reshape(h, [B, 1, m, D]) as tf.Tensor4D; // [B, t+1, m, D]
-    return {
-      x,
-      h: h === x ? tf.clone(x) : h,
-      state: { t: t + 1, combiner: comb.state, latent: latentKV, h: hAll },
-    };
+    const start = state.combiner ?? combiner.initState(params.combiner, config, B);
+    const comb = combiner.step(params.combiner, start, ut, t); // x_t [B, m, D]
+    const lat = params.latent
+      ? latent.step(params.latent, state.latent, comb.x, t)
+      : { h: tf.clone(comb.x), state: state.latent };
+    const m = comb.x.shape[1];
+    const ht = tf.reshape(lat.h, [B, 1, m, D]);
+    const h = (state.h ? tf.concat([state.h, ht], 1) : ht) as tf.Tensor4D; // [B, t+1, m, D]
+    return { x: comb.x, h: lat.h, state: { t: t + 1, combiner: comb.state, latent: lat.state, h } };
   });
 }
 
@@ -135,7 +106,7 @@ export function disposeStream(s: StreamState): void {
 }
 
 /** A stream of one batch of videos, fed chunk by chunk. */
-export type Stream = {
+export type VideoStream = {
   /** Chunks consumed so far (t). */
   readonly chunks: number;
   /** Consumes the next chunk -> x_t, h_t [B, m, D] (the caller's to dispose). */
@@ -154,7 +125,7 @@ export type Stream = {
  *   for (const chunk of chunks) tf.dispose(Object.values(stream.push(chunk)));
  *   const [answer] = stream.ask([bos, ...question, sep], { maxLen: 8, strategy: { kind: "greedy" }, eos });
  */
-export function createStream(params: MirasolParams, config: MirasolConfig): Stream {
+export function createStream(params: MirasolParams, config: MirasolConfig): VideoStream {
   let state = emptyStream;
   let disposed = false;
   const live = () => {
@@ -162,9 +133,7 @@ export function createStream(params: MirasolParams, config: MirasolConfig): Stre
   };
   const context = () => {
     live();
-    if (!state.h) {
-      throw new ConfigError({ action: "ask about the stream", reason: "no chunk has been pushed yet" });
-    }
+    if (!state.h) throw new ConfigError({ action: "ask about the stream", reason: "no chunk has been pushed yet" });
     return state.h;
   };
   return {

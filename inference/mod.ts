@@ -1,0 +1,18 @@
+/**
+ * Using a trained Mirasol3B: free-text generation (greedy, beam, sampling), classification,
+ * chunk-by-chunk streaming with questions at any point, and exact-match scoring.
+ */
+export { type GenerateOptions, generate, type Generated, generateFromContext, type Prompt, type Strategy } from "./generate.ts";
+export { beamSearch, lengthPenaltyOf } from "./beam.ts";
+export { CLASSIFY_PROMPT, classify, classifyFromContext, type ClassScore, scoreContinuations } from "./classify.ts";
+export {
+  createStream,
+  disposeStream,
+  emptyStream,
+  type MediaChunk,
+  type StreamState,
+  streamStep,
+  streamTensors,
+  type VideoStream,
+} from "./stream.ts";
+export { accuracyOf, emptyTally, exactMatch, isExactMatch, normalizeAnswer, tallyAdd } from "./eval.ts";

@@ -9,12 +9,16 @@
  * attention row is empty (no NaN). lucidrains/mirasol-pytorch masks whole chunks instead and forgets
  * to turn masking off at inference; here masking happens only when `train` is true.
  *
+ * Which tokens: one uniform draw per token; the `maskedPerChunk` smallest draws of a chunk are
+ * masked, ties going to the lower index. It is computed with tensor ops (each token's rank among its
+ * chunk's draws), so an exported graph draws the same mask from the same key (a tensor key there).
+ *
  * Letters: B batch, T chunks, m tokens per chunk.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type Key, uniformValues } from "../transforms/random.ts";
+import { type Key, uniform } from "../transforms/random.ts";
 import { ConfigError } from "./errors.ts";
-import { chunkCausalMaskBytes } from "./masks.ts";
+import { chunkCausalMask } from "./masks.ts";
 
 /** Tokens masked per chunk: round(ratio * m), at most m - 1. */
 export function maskedPerChunk(tokens: number, ratio: number): number {
@@ -22,53 +26,48 @@ export function maskedPerChunk(tokens: number, ratio: number): number {
 }
 
 /**
- * Host-side keep flags [B * T * m] (1 = visible): in every chunk of every sample, the tokens with
- * the `maskedPerChunk` smallest uniform draws are masked.
+ * Keep flags bool [B, T, m] (true = visible): in every chunk of every sample, the tokens with the
+ * `maskedPerChunk` smallest uniform draws are masked.
  */
 export function sampleKeep(
   key: Key,
   shape: { batch: number; chunks: number; tokens: number },
   ratio: number,
-): Uint8Array {
+): tf.Tensor {
   const { batch: B, chunks: T, tokens: m } = shape;
   const masked = maskedPerChunk(m, ratio);
-  const u = uniformValues(key, B * T * m);
-  const keep = new Uint8Array(B * T * m).fill(1);
-  for (let c = 0; c < B * T; c++) {
-    const order = Array.from({ length: m }, (_, j) => j).sort((a, b) => u[c * m + a] - u[c * m + b]);
-    for (let j = 0; j < masked; j++) keep[c * m + order[j]] = 0;
-  }
-  return keep;
+  return tf.tidy(() => {
+    const u = uniform(key, [B * T, m]); // one draw per token, row-major as the host draws them
+    const ui = tf.reshape(u, [B * T, m, 1]), uj = tf.reshape(u, [B * T, 1, m]);
+    const lowerIndex = tf.less(tf.reshape(tf.range(0, m, 1, "int32"), [m, 1]), tf.reshape(tf.range(0, m, 1, "int32"), [1, m])); // [i, j]: i < j
+    const before = tf.logicalOr(tf.less(ui, uj), tf.logicalAnd(tf.equal(ui, uj), lowerIndex)); // [BT, i, j]
+    const rank = tf.sum(tf.cast(before, "int32"), 1); // [BT, m]: how many draws of the chunk come before j
+    return tf.reshape(tf.greaterEqual(rank, tf.scalar(masked, "int32")), [B, T, m]);
+  });
 }
 
 /**
- * The latent model's attention mask, bool [B, 1, T*m, T*m] (broadcast over heads): chunk-causal
- * AND the key is kept. Without `keep` (eval) it is the plain chunk-causal mask [T*m, T*m].
+ * The latent model's attention mask, bool: chunk-causal (or all-true when bidirectional) [T*m, T*m],
+ * AND, with `keep` [B, T, m], the key is kept: [B, 1, T*m, T*m] (broadcast over heads).
  */
-export function latentMask(chunks: number, tokens: number, keep?: Uint8Array, bidirectional = false): tf.Tensor {
+export function latentMask(chunks: number, tokens: number, keep?: tf.Tensor, bidirectional = false): tf.Tensor {
   const len = chunks * tokens;
-  const causal = bidirectional ? { data: new Uint8Array(len * len).fill(1) } : chunkCausalMaskBytes(chunks, tokens);
-  if (!keep) return tf.tensor2d(causal.data, [len, len], "bool");
-  const B = keep.length / len;
-  const out = new Uint8Array(B * len * len);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < len; i++) {
-      for (let j = 0; j < len; j++) {
-        out[(b * len + i) * len + j] = causal.data[i * len + j] & keep[b * len + j];
-      }
-    }
-  }
-  return tf.tensor4d(out, [B, 1, len, len], "bool");
+  return tf.tidy(() => {
+    const visible = bidirectional ? tf.ones([len, len], "bool") : chunkCausalMask(chunks, tokens);
+    if (!keep) return visible;
+    const B = keep.shape[0];
+    return tf.logicalAnd(visible, tf.reshape(keep, [B, 1, 1, len])); // [B, 1, T*m, T*m]
+  });
 }
 
 /**
  * What the latent model uses for one batch: during training with ratio > 0 a fresh random mask from
- * `key`; otherwise no masking at all. `keep` is returned for inspection (tests, visualisation).
+ * `key`; otherwise no masking at all. `keep` [B, T, m] is returned for inspection (tests, pictures).
  */
 export function combinerMask(
   opts: { train: boolean; ratio: number; key?: Key; bidirectional?: boolean },
   shape: { batch: number; chunks: number; tokens: number },
-): { mask: tf.Tensor; keep?: Uint8Array } {
+): { mask: tf.Tensor; keep?: tf.Tensor } {
   if (!opts.train || opts.ratio === 0 || maskedPerChunk(shape.tokens, opts.ratio) === 0) {
     return { mask: latentMask(shape.chunks, shape.tokens, undefined, opts.bidirectional) };
   }

@@ -13,6 +13,8 @@
  * Letters: B batch, T chunks, m tokens per chunk, D width, P target size, L text length, V vocab.
  */
 import * as tf from "@tensorflow/tfjs-core";
+// One StopGradient kernel (not a customGrad), so tracing records it and the export lowers it.
+import { stopGradient } from "../transforms/prng_kernels.ts";
 
 /** x / |x| over the last axis; an all-zero vector stays zero (no NaN). */
 export function l2Normalize(x: tf.Tensor): tf.Tensor {
@@ -26,13 +28,7 @@ export function cosineDistance(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
   );
 }
 
-/** The identity whose gradient is zero: a constant target (jax.lax.stop_gradient). */
-export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
-  ((x: tf.Tensor) => ({
-    value: tf.clone(x),
-    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-  })) as unknown as Parameters<typeof tf.customGrad>[0],
-) as (x: tf.Tensor) => tf.Tensor;
+export { stopGradient };
 
 /** Steps 1..T-1 of a prediction and steps 2..T of a target along axis 1. */
 function shifted(pred: tf.Tensor, target: tf.Tensor): [tf.Tensor, tf.Tensor] {

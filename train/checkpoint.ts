@@ -36,7 +36,7 @@ import {
   readBundle,
   writeBundle,
 } from "../formats/tensor_bundle.ts";
-import { type Key, keyFromWords } from "../transforms/random.ts";
+import { type HostKey, keyFromWords } from "../transforms/random.ts";
 import {
   countParams,
   type Leaf,
@@ -52,7 +52,7 @@ export type Checkpoint<P = Tree<tf.Tensor>, S = Tree<tf.Tensor>, C = unknown> = 
   /** Updates done so far. */
   readonly step: number;
   /** The PRNG key to continue with. */
-  readonly key: Key;
+  readonly key: HostKey;
   /** Any JSON-serialisable config (a MirasolConfig); stored as JSON. */
   readonly config: C;
 };

@@ -22,14 +22,14 @@ import { adamw } from "../transforms/optim/adamw.ts";
 import { chain, type GradientTransformation, type OptState } from "../transforms/optim/chain.ts";
 import { clipByGlobalNorm } from "../transforms/optim/clip.ts";
 import { type Schedule, warmupCosine } from "../transforms/optim/schedule.ts";
-import { type Key, keysFor, PRNGKey } from "../transforms/random.ts";
+import { type HostKey, keysFor, PRNGKey } from "../transforms/random.ts";
 import { type Tree, treeDispose, treeMap } from "../transforms/tree.ts";
 import { batchTensors, disposeBatch, isTensorBatch } from "./batch_tensors.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { MirasolConfig } from "../model/config.ts";
 import type { MirasolBatch } from "../model/inputs.ts";
 import { init, type MirasolParams } from "../model/mirasol.ts";
-import { type StepMetrics, trainStep } from "./step.ts";
+import { type StepMetrics, stepKey, trainStep } from "./step.ts";
 import {
   appendRows,
   type EvalResult,
@@ -95,7 +95,8 @@ export type TrainResult = {
   readonly params: MirasolParams;
   readonly optState: OptState;
   readonly step: number;
-  readonly key: Key;
+  /** The run's key: step s trains with stepKey(key, s). */
+  readonly key: HostKey;
   readonly stopped: StopReason;
   /** The last step's metrics (undefined when no step ran). */
   readonly metrics?: StepMetrics;
@@ -193,7 +194,7 @@ async function hasCheckpoint(dir: string): Promise<boolean> {
   }
 }
 
-type State = { params: MirasolParams; optState: OptState; step: number; key: Key };
+type State = { params: MirasolParams; optState: OptState; step: number; key: HostKey };
 
 /** Fresh state, or the checkpoint in `<out>/ckpt` (checked against the config and the trees). */
 async function startState(
@@ -316,7 +317,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const batch = toTensors(raw, o, s.step);
       let r;
       try {
-        r = trainStep(s.params, s.optState, batch, s.key, {
+        r = trainStep(s.params, s.optState, batch, stepKey(s.key, s.step), {
           config: o.config,
           optimizer,
           schedule,
@@ -336,7 +337,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }
       treeDispose(s.params);
       treeDispose(s.optState);
-      s = { params: r.params, optState: r.optState, step: s.step + 1, key: r.key };
+      s = { params: r.params, optState: r.optState, step: s.step + 1, key: s.key };
       last = r.metrics;
       o.onStep?.(s.step, r.metrics);
       const logged = bar.step(s.step, r.metrics);

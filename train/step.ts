@@ -1,7 +1,9 @@
 /**
  * One optimisation step of Mirasol3B: the loss terms and the gradients in one pass (valueAndGrad
- * with the terms as aux), the global gradient norm, the optimizer update, and the key for the next
- * step. The config's loss weights (pretraining 1:1:1, finetuning text x10: `forFinetuning`) are
+ * with the terms as aux), the global gradient norm and the optimizer update. The step's key (for the
+ * Combiner-output masking and dropout) is `stepKey(runKey, step)`: a pure function of the run's key
+ * and the step, which the TensorFlow driver derives in its graph the same way, so both train the
+ * same masks. The config's loss weights (pretraining 1:1:1, finetuning text x10: `forFinetuning`) are
  * applied inside `loss`, so the gradient is that of the weighted total.
  *
  * Memory contract: the inputs (params, optState, batch) are neither changed nor disposed; the
@@ -13,7 +15,7 @@ import { valueAndGrad } from "../transforms/grad.ts";
 import { globalNorm } from "../transforms/optim/clip.ts";
 import { applyUpdates, type GradientTransformation, type OptState } from "../transforms/optim/chain.ts";
 import type { Schedule } from "../transforms/optim/schedule.ts";
-import { type Key, split } from "../transforms/random.ts";
+import { foldIn, type HostKey, type Key } from "../transforms/random.ts";
 import { type Tree, treeDispose } from "../transforms/tree.ts";
 import type { MirasolConfig } from "../model/config.ts";
 import type { MirasolBatch } from "../model/inputs.ts";
@@ -46,10 +48,17 @@ export type TrainStepOptions = {
 export type TrainStepResult<P extends MirasolParams = MirasolParams> = {
   readonly params: P;
   readonly optState: OptState;
-  /** The key for the next step; this step used another key split from the same parent. */
-  readonly key: Key;
   readonly metrics: StepMetrics;
 };
+
+/**
+ * The key of update `step` (0-based) on data-parallel replica `replica`: foldIn(foldIn(run, step),
+ * replica). TypeScript trains as replica 0; the TensorFlow driver folds in each replica's id, so
+ * replicas draw different masks while one seed fixes the whole run.
+ */
+export function stepKey<K extends Key = HostKey>(run: K, step: number, replica = 0): K {
+  return foldIn(foldIn(run, step), replica);
+}
 
 export class TrainStepError extends Error {
   override readonly name = "TrainStepError";
@@ -67,8 +76,9 @@ const lossAndGrads = valueAndGrad(
 );
 
 /**
- * One training step: `params - lr * update(grad total loss)`. The metrics are read back with one
- * synchronous read of a 6-vector (the loop needs them for logs and to stop on NaN anyway).
+ * One training step with `key` (see `stepKey`): `params - lr * update(grad total loss)`. The metrics
+ * are read back with one synchronous read of a 6-vector (the loop needs them for logs and to stop on
+ * NaN anyway).
  */
 export function trainStep<P extends MirasolParams>(
   params: P,
@@ -77,8 +87,7 @@ export function trainStep<P extends MirasolParams>(
   key: Key,
   opts: TrainStepOptions,
 ): TrainStepResult<P> {
-  const [next, stepKey] = split(key, 2);
-  const { value, aux, grads } = lossAndGrads(params, batch, opts.config, stepKey);
+  const { value, aux, grads } = lossAndGrads(params, batch, opts.config, key);
   const gradTree = grads;
   let update: { updates: Tree<tf.Tensor>; state: OptState } | undefined;
   try {
@@ -96,7 +105,7 @@ export function trainStep<P extends MirasolParams>(
     const read = values.dataSync();
     values.dispose();
     const metrics = Object.fromEntries(METRIC_NAMES.map((n, i) => [n, read[i]])) as StepMetrics;
-    return { params: newParams, optState: update.state, key: next, metrics };
+    return { params: newParams, optState: update.state, metrics };
   } finally {
     value.dispose();
     treeDispose(aux);

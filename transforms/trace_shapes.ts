@@ -156,6 +156,11 @@ export const SHAPE_RULES: Readonly<Record<string, Rule>> = {
   },
   AvgPool: ([x], a) => ({ shape: bu.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode).outShape, dtype: x.dtype }),
   MaxPool: ([x], a) => ({ shape: bu.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode).outShape, dtype: x.dtype }),
+  // Threefry and StopGradient (prng_kernels.ts): what a graph with a key input draws from it.
+  ThreefryHash: ([, counts]) => ({ shape: counts.shape, dtype: "int32" }),
+  ThreefryBits: (_, a) => ({ shape: a.shape, dtype: "int32" }),
+  BitsToUnitFloat: ([bits]) => ({ shape: bits.shape, dtype: "float32" }),
+  StopGradient: same,
 };
 
 /** Kernels whose output shape depends on the data: they cannot be in a static-shape graph. */

@@ -11,38 +11,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Graph, TraceNode, TracedValue, TraceSite, ValueId } from "../../transforms/trace.ts";
 import { UnsupportedOpError } from "./errors.ts";
+import type { ComputeDtype, Lowered, LowerCtx, Rule, TfNode, TfRef } from "./lower_ctx.ts";
+import { PRNG_LOWERINGS } from "./lower_prng.ts";
 import type { TensorValue, TfAttr, TfDtype } from "./tf_protos.ts";
 
-/** A TF tensor: output `index` of output arg `outArg` of `node` (flat = position among all outputs), or a function argument. */
-export type TfRef = { readonly node: string; readonly outArg: string; readonly index: number; readonly flat: number } | { readonly arg: string };
-
-export type TfNode = {
-  readonly name: string;
-  readonly op: string;
-  readonly inputs: readonly TfRef[];
-  readonly attrs: Readonly<Record<string, TfAttr>>;
-  readonly outArgs: readonly (readonly [string, number])[];
-};
-
-export type ComputeDtype = "float32" | "bfloat16";
-
-export type Lowered = { readonly nodes: TfNode[]; readonly refs: Map<ValueId, TfRef> };
-
-type OpNode = Extract<TraceNode, { kind: "op" }>;
-
-/** What a lowering rule can do: read inputs, map dtypes, emit ops and constants. */
-export type LowerCtx = {
-  readonly node: OpNode;
-  input(i: number): TfRef;
-  inputValue(i: number): TracedValue;
-  dt(dtype: tf.DataType): TfDtype;
-  op(op: string, inputs: readonly TfRef[], attrs: Record<string, TfAttr>, outArgs?: readonly (readonly [string, number])[]): TfRef[];
-  ints(values: readonly number[], shape?: readonly number[]): TfRef;
-  scalar(value: number, dtype: tf.DataType): TfRef;
-  constant(values: readonly number[], shape: readonly number[], dtype: tf.DataType): TfRef;
-};
-
-type Rule = (c: LowerCtx, a: Record<string, any>) => TfRef[];
+export type { ComputeDtype, Lowered, LowerCtx, TfNode, TfRef } from "./lower_ctx.ts";
 
 const unary = (op: string, out = "y"): Rule => (c) => c.op(op, [c.input(0)], { T: { type: c.dt(c.inputValue(0).dtype) } }, [[out, 1]]);
 const binary = (op: string): Rule => (c) => c.op(op, [c.input(0), c.input(1)], { T: { type: c.dt(c.inputValue(0).dtype) } }, [["z", 1]]);
@@ -73,6 +46,7 @@ function padding(pad: unknown, rank: number, where: string): Record<string, TfAt
 const spatial = (v: number | number[], n: number): number[] => [1, ...(typeof v === "number" ? Array(n).fill(v) : v), 1];
 
 export const LOWERINGS: Readonly<Record<string, Rule>> = {
+  ...PRNG_LOWERINGS,
   Add: binary("AddV2"),
   Sub: binary("Sub"),
   Multiply: binary("Mul"),

@@ -4,16 +4,28 @@
  * - `forward`(video, audio, text, text_mask) -> {logits [B, L, V], h [B, T, m, D]}
  * - `loss`(video, audio, text, text_mask, loss_mask) -> {latent, reconstruction, text, total}
  * - `encode`(video, audio) -> {h}: the text-independent part, to answer many questions about one video.
- * All run with train = false: dropout and Combiner masking draw from keys on the host, which a
- * static graph cannot hold (they would be frozen into constants).
+ * These three run with train = false (evaluation and serving). Training runs
+ * - `train_loss`(video, audio, text, text_mask, loss_mask, key) -> {latent, reconstruction, text, total}:
+ *   exactly `loss(params, batch, {config, train: true, key})`, with the Combiner-output masking and
+ *   dropout drawn in the graph from `key` (uint32 [2], a PRNGKey's words) by the same Threefry as
+ *   TypeScript, so one key gives the same masks on both sides;
+ * - `fold_in`(key, data) -> {key} and `split`(key) -> {keys [2, 2]}: jax-style key derivation in the
+ *   graph, with which the driver derives each step's and each replica's key from one seed.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { MirasolConfig, MirasolParams } from "../../model/mod.ts";
 import * as model from "../../model/mod.ts";
+import { THREEFRY_HASH } from "../../transforms/prng_kernels.ts";
+import { split, tensorKey } from "../../transforms/random.ts";
 import type { ShapeDtype } from "../../transforms/tree.ts";
 import type { SignatureSpec } from "./export.ts";
 
 export type MirasolShapes = { readonly batch: number; readonly textLength: number };
+
+/** Keyword inputs that hold PRNG key words: int32 in the traced graph, uint32 in TensorFlow (same bits). */
+export const KEY_INPUTS: readonly string[] = ["key"];
+
+const KEY: ShapeDtype = { shape: [2], dtype: "int32" };
 
 /** The keyword inputs, by name, with their static shapes. */
 export function mirasolInputs(config: MirasolConfig, s: MirasolShapes): Record<"video" | "audio" | "text" | "text_mask" | "loss_mask", ShapeDtype> {
@@ -29,7 +41,9 @@ export function mirasolInputs(config: MirasolConfig, s: MirasolShapes): Record<"
   };
 }
 
-export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Record<"forward" | "loss" | "encode", SignatureSpec<MirasolParams>> {
+export type MirasolSignature = "forward" | "loss" | "encode" | "train_loss" | "fold_in" | "split";
+
+export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Record<MirasolSignature, SignatureSpec<MirasolParams>> {
   const inputs = mirasolInputs(config, s);
   const opts = { config, train: false } as const;
   const pick = <K extends keyof typeof inputs>(...keys: K[]) => Object.fromEntries(keys.map((k) => [k, inputs[k]])) as Pick<typeof inputs, K>;
@@ -48,6 +62,23 @@ export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Reco
         return { latent: l.latent, reconstruction: l.reconstruction, text: l.text, total: l.total };
       },
     },
+    train_loss: {
+      inputs: { ...pick("video", "audio", "text", "text_mask", "loss_mask"), key: KEY },
+      fn: (p, i) => {
+        const batch = { video: i.video, audio: i.audio, text: i.text, textMask: i.text_mask, lossMask: i.loss_mask };
+        const l = model.loss(p, batch, { config, train: true, key: tensorKey(i.key) });
+        return { latent: l.latent, reconstruction: l.reconstruction, text: l.text, total: l.total };
+      },
+    },
+    fold_in: {
+      inputs: { key: KEY, data: { shape: [], dtype: "int32" } },
+      // data < 2^32 (a step or a replica id): the counter pair (0, data), as foldIn hashes it.
+      fn: (_p, i) => ({ key: foldInWords(i.key, i.data) }),
+    },
+    split: {
+      inputs: { key: KEY },
+      fn: (_p, i) => ({ keys: tf.stack(split(tensorKey(i.key), 2).map((k) => k.words)) }),
+    },
     encode: {
       inputs: pick("video", "audio"),
       fn: (p, i) => {
@@ -58,4 +89,10 @@ export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Reco
       },
     },
   };
+}
+
+/** foldIn(key, data) for a data tensor: ThreefryHash(key, [0, data]) (foldIn hashes the pair (hi, lo)). */
+function foldInWords(key: tf.Tensor, data: tf.Tensor): tf.Tensor {
+  const counts = tf.concat([tf.zeros([1], "int32"), tf.reshape(data, [1])]);
+  return tf.engine().runKernel(THREEFRY_HASH, { key, counts } as unknown as tf.NamedTensorMap) as tf.Tensor;
 }

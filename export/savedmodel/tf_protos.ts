@@ -18,6 +18,7 @@ export const DT = {
   bool: 10,
   bfloat16: 14,
   resource: 20,
+  uint32: 22,
 } as const;
 export type TfDtype = keyof typeof DT;
 
@@ -32,6 +33,7 @@ export const DT_NAME: Readonly<Record<TfDtype, string>> = {
   bool: "DT_BOOL",
   bfloat16: "DT_BFLOAT16",
   resource: "DT_RESOURCE",
+  uint32: "DT_UINT32",
 };
 
 export type TensorValue = {

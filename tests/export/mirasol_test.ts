@@ -80,8 +80,8 @@ const reports = await runTfChecks(prepared.map((p) => p.check), work);
 
 for (const [i, p] of prepared.entries()) {
   const r = reports[i];
-  Deno.test(`${p.name}: exported forward, loss and encode signatures load in TensorFlow`, () => {
-    assert.deepEqual(p.exportSignatures, ["encode", "forward", "loss"]);
+  Deno.test(`${p.name}: exported serving, loss and train-mode signatures load in TensorFlow`, () => {
+    assert.deepEqual(p.exportSignatures, ["encode", "fold_in", "forward", "loss", "split", "train_loss"]);
     assert.equal(Object.keys(r.params).length, p.paths.length);
     assert.deepEqual(r.output_keys.loss, ["latent", "reconstruction", "text", "total"]);
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs-core";
 import { setBackend } from "../../transforms/backend.ts";
-import { normalValues, PRNGKey } from "../../transforms/random.ts";
+import { normalValues, PRNGKey, uniformValues } from "../../transforms/random.ts";
 import * as combiner from "../../model/combiner/mod.ts";
 import { combinerMask, latentMask, maskedPerChunk, sampleKeep } from "../../model/combiner_masking.ts";
 import {
@@ -197,7 +197,8 @@ Deno.test("masking hides round(ratio*m) tokens per chunk, never all of them, and
       fc.double({ min: 0, max: 0.99, noNaN: true }),
       fc.nat(),
       (batch, chunks, tokens, ratio, seed) => {
-        const keep = sampleKeep(PRNGKey(seed), { batch, chunks, tokens }, ratio);
+        const keepTensor = sampleKeep(PRNGKey(seed), { batch, chunks, tokens }, ratio);
+        const keep = keepTensor.dataSync() as Uint8Array;
         const masked = maskedPerChunk(tokens, ratio);
         assert.ok(masked <= tokens - 1 && masked === Math.min(tokens - 1, Math.round(ratio * tokens)));
         for (let c = 0; c < batch * chunks; c++) {
@@ -205,7 +206,8 @@ Deno.test("masking hides round(ratio*m) tokens per chunk, never all of them, and
           assert.equal(kept, tokens - masked);
         }
         const len = chunks * tokens;
-        const mask = latentMask(chunks, tokens, keep).dataSync();
+        const mask = latentMask(chunks, tokens, keepTensor).dataSync();
+        keepTensor.dispose();
         for (let b = 0; b < batch; b++) {
           for (let i = 0; i < len; i++) {
             let seen = 0;
@@ -223,6 +225,37 @@ Deno.test("masking hides round(ratio*m) tokens per chunk, never all of them, and
     ),
     { numRuns: 100, seed: 41 },
   );
+});
+
+/** The rule in host code: per chunk, a stable sort of the draws; the first `masked` are hidden. */
+function keepOracle(u: Float32Array, rows: number, m: number, masked: number): Uint8Array {
+  const keep = new Uint8Array(rows * m).fill(1);
+  for (let c = 0; c < rows; c++) {
+    const order = Array.from({ length: m }, (_, j) => j).sort((a, b) => u[c * m + a] - u[c * m + b]);
+    for (let j = 0; j < masked; j++) keep[c * m + order[j]] = 0;
+  }
+  return keep;
+}
+
+Deno.test("the keep mask (tensor ops) hides exactly the smallest draws of each chunk, ties to the lower index (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 1, max: 32 }),
+      fc.double({ min: 0, max: 0.99, noNaN: true }),
+      fc.nat(),
+      (batch, chunks, tokens, ratio, seed) => {
+        const key = PRNGKey(seed);
+        const got = tf.tidy(() => sampleKeep(key, { batch, chunks, tokens }, ratio).dataSync());
+        const u = uniformValues(key, batch * chunks * tokens);
+        assert.deepEqual(Array.from(got), Array.from(keepOracle(u, batch * chunks, tokens, maskedPerChunk(tokens, ratio))));
+      },
+    ),
+    { numRuns: 100, seed: 43 },
+  );
+  // Ties: equal draws are ordered by index, as a stable sort orders them.
+  assert.deepEqual(Array.from(keepOracle(new Float32Array([0.5, 0.5, 0.5, 0.1]), 1, 4, 2)), [0, 1, 1, 0]);
 });
 
 Deno.test("nothing is masked when train is false, or when the ratio is 0", () => {
@@ -251,8 +284,9 @@ Deno.test("a masked token is hidden from the latent model as a key; h stays fini
     tf.tidy(() => latent.apply(p, tf.tensor(v, [B, T, m, D]), { mask, train: false }).arraySync());
   const h = run(x);
   assert.ok(h.flat(3).every(Number.isFinite));
-  const maskedAt = keep!.findIndex((k, i) => k === 0 && i < T * m); // a masked token of sample 0
-  const keptAt = keep!.findIndex((k, i) =>
+  const keepFlags = keep!.dataSync() as Uint8Array;
+  const maskedAt = keepFlags.findIndex((k, i) => k === 0 && i < T * m); // a masked token of sample 0
+  const keptAt = keepFlags.findIndex((k, i) =>
     k === 1 && i < T * m && Math.floor(i / m) === Math.floor(maskedAt / m)
   );
   const bumped = (at: number) => {

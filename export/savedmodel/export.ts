@@ -51,6 +51,7 @@ import {
 import { fingerprintDef } from "./fingerprint.ts";
 import type { ComputeDtype } from "./lower.ts";
 import { metaGraph } from "./meta_graph.ts";
+import { checkNodes } from "./op_defs.ts";
 import { checkpointKey, checkpointObjectGraph, savedObjectGraph, type VariableLeaf } from "./object_graph.ts";
 import { buildRestoreFunction, buildSaveFunction, OBJECT_GRAPH_KEY } from "./saver.ts";
 import { buildSignatureWrapper } from "./signatures.ts";
@@ -254,13 +255,19 @@ export function exportSavedModel<P>(
       }))
       : [];
     const byPath = new Map(variables.map((v) => [v.path, v]));
+    // One wrapper per signature key, serving_default first: what tf.saved_model.save writes for
+    // signatures={"serving_default": m.forward, "forward": m.forward, ...}.
     const signatures: Record<string, ConcreteFunction> = {};
-    for (const name of names) {
+    for (
+      const [key, name] of [
+        ...(servingDefault === null ? [] : [[SERVING_DEFAULT, servingDefault]]),
+        ...names.map((n) => [n, n]),
+      ]
+    ) {
       const wrapper = buildSignatureWrapper(functions[name], fnName(`signature_wrapper_${name}`), byPath);
       built.push(wrapper);
-      signatures[name] = wrapper.concrete;
+      signatures[key] = wrapper.concrete;
     }
-    if (servingDefault !== null) signatures[SERVING_DEFAULT] = signatures[servingDefault];
     const keys = variables.map((v) => checkpointKey(v.path));
     const save = buildSaveFunction(variables, keys, fnName("_traced_save"));
     const restore = buildRestoreFunction(variables, keys, fnName("_traced_restore"));
@@ -281,9 +288,22 @@ export function exportSavedModel<P>(
         restore: restore.concrete,
         checkpointGraph,
         objectGraph: savedObjectGraph(graphSpec),
-        opList: [],
       })],
     });
+    const graphDef = model.metaGraphs[0].graphDef!;
+    const problems = [
+      ...checkNodes("graph", graphDef.node, false),
+      ...graphDef.library!.function.flatMap((f) => checkNodes(f.signature!.name, f.nodeDef, true)),
+    ];
+    if (problems.length > 0) {
+      const p = problems[0];
+      return yield* new UnsupportedOpError({
+        op: p.op,
+        layer: p.node,
+        source: p.fn,
+        reason: `${p.reason}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ""}`,
+      });
+    }
     const modelBytes = toBinaryDeterministic(SavedModelSchema, model);
     const objectGraph: BundleEntry = {
       key: OBJECT_GRAPH_KEY,

@@ -16,12 +16,12 @@ import {
   MetaGraphDefSchema,
   type SignatureDefSchema,
 } from "../../formats/protos/tensorflow/core/protobuf/meta_graph_pb.ts";
-import type { OpDef } from "../../formats/protos/tensorflow/core/framework/op_def_pb.ts";
 import type { SavedObjectGraph } from "../../formats/protos/tensorflow/core/protobuf/saved_object_graph_pb.ts";
 import { SaverDef_CheckpointFormatVersion } from "../../formats/protos/tensorflow/core/protobuf/saver_pb.ts";
 import type { ConcreteFunction, TensorSpec } from "./functions.ts";
 import type { VariableLeaf } from "./object_graph.ts";
 import { tensorValue } from "./lower.ts";
+import { strippedOpList } from "./op_defs.ts";
 import { callNode } from "./signatures.ts";
 import { DT, nodeDef, type NodeSpec, shapeProto } from "./tf_protos.ts";
 
@@ -42,8 +42,6 @@ export type MetaGraphSpec = {
   /** Serialized TrackableObjectGraph, the object graph checkpoint entry that save() writes. */
   readonly checkpointGraph: Uint8Array;
   readonly objectGraph: SavedObjectGraph;
-  /** OpDefs of every op the graph and its functions use (meta_info_def.stripped_op_list). */
-  readonly opList: readonly OpDef[];
 };
 
 /** Node names are unique in a graph; a later clash gets `_1`, `_2`, ... as TensorFlow's naming does. */
@@ -64,15 +62,9 @@ const tensorInfo = (name: string, t: TensorSpec) => ({
 });
 
 export function metaGraph(spec: MetaGraphSpec): MetaGraphDef {
+  // Names are given in the order TensorFlow creates these nodes, so a clash resolves as it would.
   const unique = nameRegistry();
   const nodes: NodeSpec[] = [];
-  const calls = Object.keys(spec.signatures).length + 2;
-  const callNames = Array.from(
-    { length: calls },
-    (_, i) => unique(i === 0 ? "StatefulPartitionedCall" : `StatefulPartitionedCall_${i}`),
-  );
-  const [noOp, objectGraph, filename] = [unique("NoOp"), unique("Const"), unique("saver_filename")];
-
   const handles = new Map<string, string>();
   for (const v of spec.variables) {
     const name = unique(v.path);
@@ -99,7 +91,7 @@ export function metaGraph(spec: MetaGraphSpec): MetaGraphDef {
   const bound = (fn: ConcreteFunction) => fn.boundVariables.map((p) => handles.get(p)!);
 
   const signatureDef: Record<string, MessageInitShape<typeof SignatureDefSchema>> = {};
-  Object.keys(spec.signatures).sort().forEach((key, k) => {
+  for (const key of Object.keys(spec.signatures).sort()) {
     const fn = spec.signatures[key];
     const placeholders = fn.inputs.map((i) => {
       const name = unique(`${key}_${i.name}`);
@@ -115,18 +107,21 @@ export function metaGraph(spec: MetaGraphSpec): MetaGraphDef {
       });
       return name;
     });
-    nodes.push(callNode(callNames[k], fn, [...placeholders, ...bound(fn)]));
+    const call = callNode("", fn, [...placeholders, ...bound(fn)]);
+    const name = unique(call.op);
+    nodes.push({ ...call, name });
     signatureDef[key] = {
       inputs: Object.fromEntries(fn.inputs.map((i, j) => [i.name, tensorInfo(`${placeholders[j]}:0`, i)])),
-      outputs: Object.fromEntries(fn.outputs.map((o, j) => [o.name, tensorInfo(`${callNames[k]}:${j}`, o)])),
+      outputs: Object.fromEntries(fn.outputs.map((o, j) => [o.name, tensorInfo(`${name}:${j}`, o)])),
       methodName: PREDICT,
     };
-  });
+  }
+  const [noOp, objectGraph, filename] = [unique("NoOp"), unique("Const"), unique("saver_filename")];
   signatureDef[INIT_OP] = {
     outputs: { [INIT_OP]: { encoding: { case: "name", value: noOp }, tensorShape: shapeProto(null) } },
   };
 
-  const [saveCall, restoreCall] = callNames.slice(-2);
+  const [saveCall, restoreCall] = [unique("StatefulPartitionedCall"), unique("StatefulPartitionedCall")];
   nodes.push(
     { name: noOp, op: "NoOp", inputs: [], attrs: {} },
     {
@@ -150,9 +145,10 @@ export function metaGraph(spec: MetaGraphSpec): MetaGraphDef {
     saverCall(restoreCall, spec.restore, [filename, ...bound(spec.restore)]),
   );
 
+  const graphNodes = nodes.map(nodeDef);
   return create(MetaGraphDefSchema, {
     metaInfoDef: {
-      strippedOpList: { op: [...spec.opList] },
+      strippedOpList: { op: strippedOpList(graphNodes, spec.library) },
       tags: [SERVING_TAG],
       tensorflowVersion: TF_VERSION,
       strippedDefaultAttrs: true,

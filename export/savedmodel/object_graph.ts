@@ -7,7 +7,7 @@
  *   root ─ params ─ video_encoder ─ blocks ─ 3 ─ attn ─ q ─ w   (variables, one node per param leaf)
  *        ├ trainable_variables, variables                       (list wrappers of the same variables)
  *        ├ encode, forward, init, loss                          (bare concrete functions)
- *        └ signatures {encode, forward, loss, serving_default}  (signature_map of the signature wrappers)
+ *        └ signatures {serving_default, encode, forward, loss}  (signature_map of the signature wrappers)
  *
  * Node ids are breadth-first from the root, as TensorFlow numbers them, and both graphs share them.
  * Checkpoint keys are `params/<param path>/.ATTRIBUTES/VARIABLE_VALUE`, so the restored variable
@@ -39,7 +39,10 @@ export type ObjectGraphSpec = {
   readonly variables: readonly VariableLeaf[];
   /** Root attribute name -> function (keyword-only, so every input may also be positional, as tf.function allows). */
   readonly functions: Readonly<Record<string, ConcreteFunction>>;
-  /** Signature key -> its wrapper; a signature with one input accepts it positionally (signature_serialization.py). */
+  /**
+   * Signature key -> its wrapper, in the order m.signatures lists them; a signature with one input
+   * accepts it positionally (signature_serialization.py).
+   */
   readonly signatures: Readonly<Record<string, ConcreteFunction>>;
 };
 
@@ -94,7 +97,7 @@ function numbered(spec: ObjectGraphSpec): { nodes: Obj[]; ids: Map<Obj, number> 
   const functions = Object.keys(spec.functions).sort().map((k) =>
     [k, fn(spec.functions[k], spec.functions[k].inputs.length)] as [string, Obj]
   );
-  const signatures = Object.keys(spec.signatures).sort().map((k) => {
+  const signatures = Object.keys(spec.signatures).map((k) => {
     const w = spec.signatures[k];
     return [k, fn(w, w.inputs.length === 1 ? 1 : 0)] as [string, Obj];
   });

@@ -30,11 +30,9 @@ export function callNode(
     },
     Tout: { listType: fn.outputs.map((o) => o.dtype) },
     _output_shapes: { listShape: fn.outputs.map((o) => o.shape) },
+    _read_only_resource_inputs: { listI: Array.from({ length: r }, (_, i) => n + i) },
+    _collective_manager_ids: { listI: [] },
   };
-  if (r > 0) {
-    attrs._read_only_resource_inputs = { listI: Array.from({ length: r }, (_, i) => n + i) };
-    attrs._collective_manager_ids = { listI: [] };
-  }
   return {
     name,
     op: r > 0 ? "StatefulPartitionedCall" : "PartitionedCall",

@@ -4,7 +4,9 @@
  * 1. vendor_protos.py prints each .proto from the descriptor inside the TensorFlow 2.21.0 and
  *    sentencepiece wheels (.venv) and checks that it compiles back to the same descriptor;
  * 2. `buf generate` (npm @bufbuild/buf) runs `protoc-gen-es` (npm @bufbuild/protoc-gen-es) on them;
- * 3. the generated files are marked lint-free (they are not ours to lint) and `deno fmt`ed, so the
+ * 3. vendor_op_defs.py writes the OpDefs of the ops an export may emit, from the wheel's op
+ *    registry (tensorflow/op_defs.ts);
+ * 4. the generated files are marked lint-free (they are not ours to lint) and `deno fmt`ed, so the
  *    committed tree is exactly what this writes: tests/formats/protos_test.ts regenerates into a
  *    temp folder and compares.
  */
@@ -35,6 +37,8 @@ const template = {
   plugins: [{ local: bin("protoc-gen-es"), out: dir, opt: ["target=ts", "import_extension=ts"] }],
 };
 await run(bin("buf"), ["generate", dir, "--template", JSON.stringify(template)]);
+const opDefs = `${dir}/tensorflow/op_defs.ts`;
+await run(`${root}.venv/bin/python`, [`${root}scripts/protos/vendor_op_defs.py`, opDefs]);
 const files = await generatedFiles(dir);
 for (const f of files) {
   const text = await Deno.readTextFile(f);
@@ -43,5 +47,5 @@ for (const f of files) {
     text.replace("/* eslint-disable */\n", "/* eslint-disable */\n// deno-lint-ignore-file\n"),
   );
 }
-await run(bin("deno"), ["fmt", "--quiet", "--config", `${root}deno.json`, ...files]);
+await run(bin("deno"), ["fmt", "--quiet", "--config", `${root}deno.json`, ...files, opDefs]);
 console.log(`generated ${files.length} TypeScript files in ${out}`);

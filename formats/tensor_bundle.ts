@@ -9,9 +9,16 @@
  * Values are little-endian row-major; bool is one byte per element, bfloat16 is passed as its raw
  * bytes (two per element, little-endian), string tensors as one byte array per element.
  */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { crc32c, maskCrc } from "./crc32c.ts";
 import { buildTable, byteSink, byteSource, compareBytes, readTable, TableError } from "./_sstable.ts";
-import { decodeEntry, encodeEntry, type EntryProto, HEADER, protoFields } from "./_bundle_proto.ts";
+import { DataType } from "./protos/tensorflow/core/framework/types_pb.ts";
+import {
+  type BundleEntryProto,
+  BundleEntryProtoSchema,
+  BundleHeaderProto_Endianness,
+  BundleHeaderProtoSchema,
+} from "./protos/tensorflow/core/protobuf/tensor_bundle_pb.ts";
 
 export type BundleDtype = "float32" | "int32" | "int64" | "uint32" | "bool" | "string" | "bfloat16";
 
@@ -45,17 +52,49 @@ export class BundleError extends Error {
   }
 }
 
-/** DataType enum values (types.proto) and bytes per element; string has no fixed size. */
-const DTYPES: Record<BundleDtype, { code: number; bytes: number }> = {
-  float32: { code: 1, bytes: 4 },
-  int32: { code: 3, bytes: 4 },
-  string: { code: 7, bytes: 0 },
-  int64: { code: 9, bytes: 8 },
-  bool: { code: 10, bytes: 1 },
-  bfloat16: { code: 14, bytes: 2 },
-  uint32: { code: 22, bytes: 4 },
+/** DataType enum values and bytes per element; string has no fixed size. */
+const DTYPES: Record<BundleDtype, { code: DataType; bytes: number }> = {
+  float32: { code: DataType.DT_FLOAT, bytes: 4 },
+  int32: { code: DataType.DT_INT32, bytes: 4 },
+  string: { code: DataType.DT_STRING, bytes: 0 },
+  int64: { code: DataType.DT_INT64, bytes: 8 },
+  bool: { code: DataType.DT_BOOL, bytes: 1 },
+  bfloat16: { code: DataType.DT_BFLOAT16, bytes: 2 },
+  uint32: { code: DataType.DT_UINT32, bytes: 4 },
 };
 const BY_CODE = new Map(Object.entries(DTYPES).map(([name, d]) => [d.code, name as BundleDtype]));
+
+/** Header {num_shards: 1, endianness: LITTLE (default), version {producer: 1}}: what SaveV2 writes. */
+const HEADER = toBinary(
+  BundleHeaderProtoSchema,
+  create(BundleHeaderProtoSchema, { numShards: 1, version: { producer: 1 } }),
+);
+
+function encodeEntry(
+  dtype: DataType,
+  shape: readonly number[],
+  offset: number,
+  size: number,
+  crc: number,
+): Uint8Array {
+  const entry = create(BundleEntryProtoSchema, {
+    dtype,
+    shape: { dim: shape.map((d) => ({ size: BigInt(d) })) },
+    offset: BigInt(offset),
+    size: BigInt(size),
+    crc32c: maskCrc(crc),
+  });
+  return toBinary(BundleEntryProtoSchema, entry);
+}
+
+/** Parses a protobuf value of the index; a malformed one is a BundleError naming the file and key. */
+function parse<T>(file: string, key: string | undefined, what: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (e) {
+    throw new BundleError("malformed", file, key, `bad ${what} (${(e as Error).message})`);
+  }
+}
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
@@ -244,24 +283,29 @@ export async function readBundle(prefix: string): Promise<Map<string, BundleEntr
   if (table.length === 0 || table[0][0].length !== 0) {
     throw new BundleError("malformed", idxFile, undefined, 'no header entry (key "")');
   }
-  let shards = 1;
-  for (const { field, value } of protoFields(table[0][1])) {
-    if (field === 1) shards = value as number;
-    if (field === 2 && value !== 0) {
-      throw new BundleError("unsupported", idxFile, undefined, "big-endian bundle");
-    }
+  const header = parse(
+    idxFile,
+    undefined,
+    "BundleHeaderProto",
+    () => fromBinary(BundleHeaderProtoSchema, table[0][1]),
+  );
+  if (header.endianness !== BundleHeaderProto_Endianness.LITTLE) {
+    throw new BundleError("unsupported", idxFile, undefined, "big-endian bundle");
   }
+  const shards = header.numShards;
   const files = new Map<number, Uint8Array>();
   const out = new Map<string, BundleEntry>();
   for (const [rawKey, value] of table.slice(1)) {
     const key = fromUtf8.decode(rawKey);
-    let e: EntryProto;
-    try {
-      e = decodeEntry(value);
-    } catch (err) {
-      if (err instanceof TableError) throw new BundleError("malformed", idxFile, key, err.message);
-      throw err;
-    }
+    const e: BundleEntryProto = parse(
+      idxFile,
+      key,
+      "BundleEntryProto",
+      () => fromBinary(BundleEntryProtoSchema, value),
+    );
+    if (e.shape?.unknownRank) throw new BundleError("malformed", idxFile, key, "shape has unknown rank");
+    const shape = (e.shape?.dim ?? []).map((d) => Number(d.size));
+    const [shard, offset, size] = [e.shardId, Number(e.offset), Number(e.size)];
     const dtype = BY_CODE.get(e.dtype);
     if (!dtype) {
       throw new BundleError(
@@ -271,23 +315,23 @@ export async function readBundle(prefix: string): Promise<Map<string, BundleEntr
         `dtype enum ${e.dtype} is not one of ${Object.keys(DTYPES)}`,
       );
     }
-    if (e.sliced) {
+    if (e.slices.length > 0) {
       throw new BundleError("unsupported", idxFile, key, "entry is a partitioned (sliced) variable");
     }
-    if (e.shard >= shards) throw new BundleError("malformed", idxFile, key, `shard ${e.shard} of ${shards}`);
-    const path = dataPath(prefix, e.shard, shards);
-    if (!files.has(e.shard)) files.set(e.shard, await readFile(path, key));
-    const file = files.get(e.shard)!;
-    if (e.offset + e.size > file.length) {
+    if (shard >= shards) throw new BundleError("malformed", idxFile, key, `shard ${shard} of ${shards}`);
+    const path = dataPath(prefix, shard, shards);
+    if (!files.has(shard)) files.set(shard, await readFile(path, key));
+    const file = files.get(shard)!;
+    if (offset + size > file.length) {
       throw new BundleError(
         "truncated",
         path,
         key,
-        `needs bytes [${e.offset}, ${e.offset + e.size}) of a ${file.length}-byte file`,
+        `needs bytes [${offset}, ${offset + size}) of a ${file.length}-byte file`,
       );
     }
-    const bytes = file.subarray(e.offset, e.offset + e.size);
-    const n = numElements(e.shape);
+    const bytes = file.subarray(offset, offset + size);
+    const n = numElements(shape);
     let crc = 0;
     if (dtype === "string") {
       // The entry CRC covers the lengths as uint32, not as the varints on disk.
@@ -303,12 +347,12 @@ export async function readBundle(prefix: string): Promise<Map<string, BundleEntr
       }
       crc = crc32c(bytes.subarray(src.pos), crc);
     } else crc = crc32c(bytes);
-    if (maskCrc(crc) !== e.crc) {
+    if (maskCrc(crc) !== e.crc32c) {
       throw new BundleError(
         "checksum",
         path,
         key,
-        `data checksum mismatch: stored 0x${hex(e.crc)}, computed 0x${hex(maskCrc(crc))}`,
+        `data checksum mismatch: stored 0x${hex(e.crc32c)}, computed 0x${hex(maskCrc(crc))}`,
       );
     }
     let data: BundleEntry["data"];
@@ -318,7 +362,7 @@ export async function readBundle(prefix: string): Promise<Map<string, BundleEntr
       if (err instanceof TableError) throw new BundleError("malformed", path, key, err.message);
       throw err;
     }
-    out.set(key, { key, dtype, shape: e.shape, data });
+    out.set(key, { key, dtype, shape, data });
   }
   return out;
 }

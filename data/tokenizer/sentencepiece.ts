@@ -1,12 +1,12 @@
 /**
- * SentencePiece `.model` files (Kudo & Richardson 2018): a ModelProto read with our own wire
- * reader, then the normalizer (precompiled charsmap, dummy prefix, whitespace escaping as U+2581)
- * and the unigram (Viterbi) or BPE (score-ordered merges) segmentation of the C++ library, with
+ * SentencePiece `.model` files (Kudo & Richardson 2018): a ModelProto read with the code generated
+ * from sentencepiece's own schema (protobuf_reader.ts), then the normalizer (precompiled charsmap,
+ * dummy prefix, whitespace escaping as U+2581) and the unigram (Viterbi) or BPE (score-ordered merges) segmentation of the C++ library, with
  * byte fallback and runs of unknown characters fused into one UNK as it does.
  */
 import { Effect } from "effect";
 import { readFile } from "node:fs/promises";
-import { asBool, asBytes, asFloat, asInt, asString, type WireField, wireFields } from "./protobuf_reader.ts";
+import { readSentencePieceProto, type SentencePieceProto } from "./protobuf_reader.ts";
 import { type Charsmap, normalizePrefix, parseCharsmap } from "./charsmap.ts";
 import { byteKey, viterbi } from "./unigram.ts";
 import { resolveSpecialIds, type SpecialTokenNames, type Tokenizer, TokenizerError } from "./tokenizer.ts";
@@ -31,51 +31,26 @@ export type SentencePieceModel = {
   readonly escapeWhitespaces: boolean;
 };
 
-const each = (bytes: Uint8Array, f: (field: WireField) => void) => {
-  for (const field of wireFields(bytes)) f(field);
-};
-
 /** Reads a ModelProto; throws `TokenizerError` for a model this reader cannot segment with. */
 export function parseSentencePieceModel(bytes: Uint8Array, source: string): SentencePieceModel {
   const encoder = new TextEncoder();
-  const pieces: Piece[] = [];
-  let modelType = 1, byteFallback = false, suffix = false, unkSurface = " \u2047 ";
-  const ids = { unk: 0, bos: 1, eos: 2, pad: -1 };
-  let charsmap: Uint8Array | undefined;
-  let addDummyPrefix = true, removeExtraWhitespaces = true, escapeWhitespaces = true;
+  let proto: SentencePieceProto;
   try {
-    each(bytes, (top) => {
-      if (top.field === 1 && top.wire === 2) {
-        let text = "", score = 0, type = NORMAL;
-        each(top.value, (f) => {
-          if (f.field === 1) text = asString(f);
-          else if (f.field === 2) score = asFloat(f);
-          else if (f.field === 3) type = asInt(f);
-        });
-        pieces.push({ text, key: byteKey(encoder.encode(text)), score, type });
-      } else if (top.field === 2 && top.wire === 2) {
-        each(top.value, (f) => {
-          if (f.field === 3) modelType = asInt(f);
-          else if (f.field === 24) suffix = asBool(f);
-          else if (f.field === 35) byteFallback = asBool(f);
-          else if (f.field === 40) ids.unk = asInt(f);
-          else if (f.field === 41) ids.bos = asInt(f);
-          else if (f.field === 42) ids.eos = asInt(f);
-          else if (f.field === 43) ids.pad = asInt(f);
-          else if (f.field === 44) unkSurface = asString(f);
-        });
-      } else if (top.field === 3 && top.wire === 2) {
-        each(top.value, (f) => {
-          if (f.field === 2) charsmap = asBytes(f);
-          else if (f.field === 3) addDummyPrefix = asBool(f);
-          else if (f.field === 4) removeExtraWhitespaces = asBool(f);
-          else if (f.field === 5) escapeWhitespaces = asBool(f);
-        });
-      }
-    });
+    proto = readSentencePieceProto(bytes);
   } catch (e) {
     throw new TokenizerError({ source, reason: `not a SentencePiece ModelProto (${(e as Error).message})` });
   }
+  const {
+    modelType,
+    ids,
+    unkSurface,
+    byteFallback,
+    addDummyPrefix,
+    removeExtraWhitespaces,
+    escapeWhitespaces,
+  } = proto;
+  const [suffix, charsmap] = [proto.treatWhitespaceAsSuffix, proto.precompiledCharsmap];
+  const pieces: Piece[] = proto.pieces.map((p) => ({ ...p, key: byteKey(encoder.encode(p.text)) }));
   if (pieces.length === 0) throw new TokenizerError({ source, reason: "the model has no pieces" });
   if (modelType !== 1 && modelType !== 2) {
     const name = ["", "unigram", "bpe", "word", "char"][modelType] ?? `type ${modelType}`;

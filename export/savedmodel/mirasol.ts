@@ -63,6 +63,7 @@ export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Reco
       },
     },
     train_loss: {
+      words: KEY_INPUTS,
       inputs: { ...pick("video", "audio", "text", "text_mask", "loss_mask"), key: KEY },
       fn: (p, i) => {
         const batch = { video: i.video, audio: i.audio, text: i.text, textMask: i.text_mask, lossMask: i.loss_mask };
@@ -71,11 +72,13 @@ export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Reco
       },
     },
     fold_in: {
+      words: ["key"],
       inputs: { key: KEY, data: { shape: [], dtype: "int32" } },
       // data < 2^32 (a step or a replica id): the counter pair (0, data), as foldIn hashes it.
       fn: (_p, i) => ({ key: foldInWords(i.key, i.data) }),
     },
     split: {
+      words: ["key", "keys"],
       inputs: { key: KEY },
       fn: (_p, i) => ({ keys: tf.stack(split(tensorKey(i.key), 2).map((k) => k.words)) }),
     },

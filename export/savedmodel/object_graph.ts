@@ -1,39 +1,57 @@
 /**
  * The TF2 object graph of a SavedModel (saved_object_graph.proto) and the matching checkpoint
- * object graph (trackable_object_graph.proto) that `variables/` must carry under the key
- * `_CHECKPOINTABLE_OBJECT_GRAPH`. Layout:
+ * object graph (trackable_object_graph.proto) that `variables/` carries under the key
+ * `_CHECKPOINTABLE_OBJECT_GRAPH`. Layout, as `tf.saved_model.save` writes it for an AutoTrackable
+ * with these attributes:
  *
  *   root ─ params ─ video_encoder ─ blocks ─ 3 ─ attn ─ q ─ w   (variables, one node per param leaf)
- *        ├ forward, loss, encode, init                           (bare concrete functions)
- *        ├ signatures {forward, loss, encode}                    (signature_map: m.signatures[...])
- *        └ trainable_variables, variables                        (list wrappers)
+ *        ├ trainable_variables, variables                       (list wrappers of the same variables)
+ *        ├ encode, forward, init, loss                          (bare concrete functions)
+ *        └ signatures {serving_default, encode, forward, loss}  (signature_map of the signature wrappers)
  *
+ * Node ids are breadth-first from the root, as TensorFlow numbers them, and both graphs share them.
  * Checkpoint keys are `params/<param path>/.ATTRIBUTES/VARIABLE_VALUE`, so the restored variable
  * of `video_encoder/blocks/3/attn/q/w` is `m.params.video_encoder.blocks["3"].attn.q.w`.
  */
-import * as pb from "../../formats/proto.ts";
-import { shapeProto, type Structured, structuredValue, type TfDtype, DT } from "./tf_protos.ts";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type SavedObjectGraph,
+  SavedObjectGraphSchema,
+  type SavedObjectSchema,
+} from "../../formats/protos/tensorflow/core/protobuf/saved_object_graph_pb.ts";
+import {
+  type TrackableObjectGraph,
+  TrackableObjectGraphSchema,
+} from "../../formats/protos/tensorflow/core/protobuf/trackable_object_graph_pb.ts";
+import type { ConcreteFunction, TensorSpec } from "./functions.ts";
+import { DT, shapeProto, type Structured, structuredValue, type TfDtype } from "./tf_protos.ts";
 
-export type VariableLeaf = { readonly path: string; readonly shape: readonly number[]; readonly dtype: TfDtype };
-
-export type ConcreteFunction = {
-  readonly name: string; // the FunctionDef's name
-  readonly argumentKeywords: readonly string[];
-  readonly boundVariables: readonly string[]; // param paths, in the order of the resource args
-  readonly inputSignature: Structured;
-  readonly outputSignature: Structured;
+export type VariableLeaf = {
+  readonly path: string;
+  readonly shape: readonly number[];
+  readonly dtype: TfDtype;
 };
+
+/** A bare concrete function node: the function and how many leading arguments may be positional. */
+export type FunctionNode = { readonly fn: ConcreteFunction; readonly positional: number };
 
 export type ObjectGraphSpec = {
   readonly variables: readonly VariableLeaf[];
-  /** Root attribute name -> concrete function; `signatures` lists which are also in m.signatures. */
+  /** Root attribute name -> function (keyword-only, so every input may also be positional, as tf.function allows). */
   readonly functions: Readonly<Record<string, ConcreteFunction>>;
-  readonly signatures: readonly string[];
+  /**
+   * Signature key -> its wrapper, in the order m.signatures lists them; a signature with one input
+   * accepts it positionally (signature_serialization.py).
+   */
+  readonly signatures: Readonly<Record<string, ConcreteFunction>>;
 };
 
-type ObjNode = { kind: "user"; identifier: string; children: [number, string][] } | { kind: "variable"; leaf: VariableLeaf } | { kind: "function"; fn: ConcreteFunction };
+type Obj =
+  | { readonly kind: "user"; readonly identifier: string; readonly children: [string, Obj][] }
+  | { readonly kind: "variable"; readonly leaf: VariableLeaf }
+  | { readonly kind: "function"; readonly node: FunctionNode };
 
-const version = pb.message(pb.varint(1, 1), pb.varint(2, 1)); // VersionDef{producer 1, min_consumer 1}
+const VERSION = { producer: 1, minConsumer: 1 };
 
 /** Escapes a local name as trackable_utils.escape_local_name does. */
 export function escapeLocalName(name: string): string {
@@ -44,101 +62,190 @@ export function checkpointKey(path: string): string {
   return ["params", ...path.split("/")].map(escapeLocalName).join("/") + "/.ATTRIBUTES/VARIABLE_VALUE";
 }
 
-/** Builds the param tree as nested user objects; returns the nodes and each variable's node id. */
-function buildNodes(spec: ObjectGraphSpec): { nodes: ObjNode[]; variableIds: Map<string, number>; paramsRoot: number } {
-  const nodes: ObjNode[] = [{ kind: "user", identifier: "_generic_user_object", children: [] }];
-  const variableIds = new Map<string, number>();
-  const add = (n: ObjNode) => nodes.push(n) - 1;
-  const paramsRoot = add({ kind: "user", identifier: "_generic_user_object", children: [] });
-  (nodes[0] as { children: [number, string][] }).children.push([paramsRoot, "params"]);
-  const folders = new Map<string, number>([["", paramsRoot]]);
-  for (const leaf of spec.variables) {
+const user = (identifier: string, children: [string, Obj][] = []): Obj => ({
+  kind: "user",
+  identifier,
+  children,
+});
+
+/** The object tree, then its nodes numbered breadth-first (a node reached twice keeps its first id). */
+function numbered(spec: ObjectGraphSpec): { nodes: Obj[]; ids: Map<Obj, number> } {
+  const params = user("_generic_user_object");
+  const folders = new Map<string, Obj>([["", params]]);
+  const leaves: Obj[] = spec.variables.map((leaf) => {
     const parts = leaf.path.split("/");
-    let parent = paramsRoot, prefix = "";
+    let parent = params, prefix = "";
     for (const part of parts.slice(0, -1)) {
       prefix = prefix ? `${prefix}/${part}` : part;
-      let id = folders.get(prefix);
-      if (id === undefined) {
-        id = add({ kind: "user", identifier: "_generic_user_object", children: [] });
-        folders.set(prefix, id);
-        (nodes[parent] as { children: [number, string][] }).children.push([id, part]);
+      let folder = folders.get(prefix);
+      if (!folder) {
+        folder = user("_generic_user_object");
+        folders.set(prefix, folder);
+        (parent as Extract<Obj, { kind: "user" }>).children.push([part, folder]);
       }
-      parent = id;
+      parent = folder;
     }
-    const id = add({ kind: "variable", leaf });
-    variableIds.set(leaf.path, id);
-    (nodes[parent] as { children: [number, string][] }).children.push([id, parts.at(-1)!]);
-  }
-  const root = nodes[0] as { children: [number, string][] };
-  const fnIds = new Map<string, number>();
-  for (const [attr, fn] of Object.entries(spec.functions)) {
-    const id = add({ kind: "function", fn });
-    fnIds.set(attr, id);
-    root.children.push([id, attr]);
-  }
-  const sigs = add({ kind: "user", identifier: "signature_map", children: spec.signatures.map((s) => [fnIds.get(s)!, s] as [number, string]) });
-  root.children.push([sigs, "signatures"]);
-  const list = add({ kind: "user", identifier: "trackable_list_wrapper", children: spec.variables.map((v, i) => [variableIds.get(v.path)!, String(i)] as [number, string]) });
-  root.children.push([list, "trainable_variables"], [list, "variables"]);
-  return { nodes, variableIds, paramsRoot };
-}
-
-function children(cs: readonly [number, string][]): Uint8Array[] {
-  return cs.map(([id, name]) => pb.bytes(1, pb.message(pb.varintIfSet(1, id), pb.string(2, name))));
-}
-
-/** SavedObjectGraph bytes (MetaGraphDef.object_graph_def). */
-export function savedObjectGraph(spec: ObjectGraphSpec): Uint8Array {
-  const { nodes, variableIds } = buildNodes(spec);
-  const encoded = nodes.map((n) => {
-    switch (n.kind) {
-      case "user":
-        return pb.message(children(n.children), pb.bytes(4, pb.message(pb.string(1, n.identifier), pb.bytes(2, version))));
-      case "variable":
-        return pb.bytes(7, pb.message(pb.varint(1, DT[n.leaf.dtype]), pb.bytes(2, shapeProto(n.leaf.shape)), pb.bool(3, true), pb.string(6, n.leaf.path)));
-      case "function":
-        return pb.bytes(8, pb.message(pb.string(1, n.fn.name), n.fn.argumentKeywords.map((k) => pb.string(2, k))));
-    }
+    const v: Obj = { kind: "variable", leaf };
+    (parent as Extract<Obj, { kind: "user" }>).children.push([parts.at(-1)!, v]);
+    return v;
   });
-  const concrete = Object.values(spec.functions).map((fn) =>
-    pb.bytes(
-      2,
-      pb.message(
-        pb.string(1, fn.name),
-        pb.bytes(
-          2,
-          pb.message(
-            pb.packedVarints(2, fn.boundVariables.map((p) => variableIds.get(p)!)),
-            pb.bytes(3, structuredValue(fn.inputSignature)),
-            pb.bytes(4, structuredValue(fn.outputSignature)),
-          ),
-        ),
-      ),
-    )
+  const list = () => user("trackable_list_wrapper", leaves.map((v, i) => [String(i), v]));
+  const fn = (f: ConcreteFunction, positional: number): Obj => ({
+    kind: "function",
+    node: { fn: f, positional },
+  });
+  const functions = Object.keys(spec.functions).sort().map((k) =>
+    [k, fn(spec.functions[k], spec.functions[k].inputs.length)] as [string, Obj]
   );
-  return pb.message(encoded.map((n) => pb.bytes(1, n)), concrete);
+  const signatures = Object.keys(spec.signatures).map((k) => {
+    const w = spec.signatures[k];
+    return [k, fn(w, w.inputs.length === 1 ? 1 : 0)] as [string, Obj];
+  });
+  const root = user("_generic_user_object", [
+    ["params", params],
+    ["trainable_variables", list()],
+    ["variables", list()],
+    ...functions,
+    ["signatures", user("signature_map", signatures)],
+  ]);
+  const nodes: Obj[] = [];
+  const ids = new Map<Obj, number>();
+  const queue: Obj[] = [root];
+  ids.set(root, 0);
+  for (let at = 0; at < queue.length; at++) {
+    const o = queue[at];
+    nodes.push(o);
+    if (o.kind !== "user") continue;
+    for (const [, c] of o.children) {
+      if (!ids.has(c)) {
+        ids.set(c, queue.length);
+        queue.push(c);
+      }
+    }
+  }
+  return { nodes, ids };
 }
 
-/** TrackableObjectGraph bytes for `_CHECKPOINTABLE_OBJECT_GRAPH`: root -> params -> ... -> variables. */
-export function checkpointObjectGraph(spec: ObjectGraphSpec): Uint8Array {
-  const { nodes } = buildNodes(spec);
-  // Keep only root and the params subtree, renumbered densely.
-  const keep: number[] = [];
-  const paramsOnly = (id: number) => (id === 0 ? [(nodes[0] as { children: [number, string][] }).children[0]] : (nodes[id] as { children: [number, string][] }).children);
-  const walk = (id: number) => {
-    keep.push(id);
-    const n = nodes[id];
-    if (n.kind === "user") for (const [c] of paramsOnly(id)) walk(c);
+const specOf = (t: TensorSpec): Structured => ({
+  kind: "spec",
+  name: t.name,
+  shape: t.shape,
+  dtype: t.dtype,
+});
+
+/** inspect.FullArgSpec of a keyword-only Python function, as function_serialization.py records it. */
+function fullArgSpec(keywords: readonly string[]): Structured {
+  const none: Structured = { kind: "none" };
+  return {
+    kind: "namedTuple",
+    name: "FullArgSpec",
+    fields: [
+      ["args", { kind: "list", values: [] }],
+      ["varargs", none],
+      ["varkw", none],
+      ["defaults", none],
+      ["kwonlyargs", { kind: "list", values: keywords.map((k) => ({ kind: "string", value: k })) }],
+      ["kwonlydefaults", none],
+      ["annotations", { kind: "dict", fields: {} }],
+    ],
   };
-  walk(0);
-  const renumber = new Map(keep.map((id, i) => [id, i]));
-  const encoded = keep.map((id) => {
-    const n = nodes[id];
-    if (n.kind === "variable") {
-      const key = checkpointKey(n.leaf.path);
-      return pb.message(pb.bytes(2, pb.message(pb.string(1, "VARIABLE_VALUE"), pb.string(2, n.leaf.path), pb.string(3, key))));
+}
+
+/** SavedObjectGraph (MetaGraphDef.object_graph_def). */
+export function savedObjectGraph(spec: ObjectGraphSpec): SavedObjectGraph {
+  const { nodes, ids } = numbered(spec);
+  const variableIds = new Map<string, number>();
+  for (const o of nodes) if (o.kind === "variable") variableIds.set(o.leaf.path, ids.get(o)!);
+  const functions = new Map<string, ConcreteFunction>();
+  const objects = nodes.map((o): MessageInitShape<typeof SavedObjectSchema> => {
+    switch (o.kind) {
+      case "user":
+        return {
+          children: o.children.map(([localName, c]) => ({ nodeId: ids.get(c)!, localName })),
+          kind: { case: "userObject", value: { identifier: o.identifier, version: VERSION } },
+        };
+      case "variable":
+        return {
+          kind: {
+            case: "variable",
+            value: {
+              dtype: DT[o.leaf.dtype],
+              shape: shapeProto(o.leaf.shape),
+              trainable: true,
+              name: o.leaf.path,
+            },
+          },
+        };
+      case "function": {
+        const { fn, positional } = o.node;
+        functions.set(fn.name, fn);
+        const keywords = fn.inputs.map((i) => i.name);
+        return {
+          kind: {
+            case: "bareConcreteFunction",
+            value: {
+              concreteFunctionName: fn.name,
+              argumentKeywords: keywords,
+              allowedPositionalArguments: BigInt(positional),
+              functionSpec: {
+                fullargspec: structuredValue(fullArgSpec(keywords)),
+                inputSignature: structuredValue({ kind: "none" }),
+              },
+            },
+          },
+        };
+      }
     }
-    return pb.message(children(paramsOnly(id).map(([c, name]) => [renumber.get(c)!, name] as [number, string])));
   });
-  return pb.message(encoded.map((n) => pb.bytes(1, n)));
+  const concreteFunctions = Object.fromEntries(
+    [...functions.keys()].sort().map((name) => {
+      const fn = functions.get(name)!;
+      const inputs: Structured = {
+        kind: "tuple",
+        values: [{ kind: "tuple", values: [] }, {
+          kind: "dict",
+          fields: Object.fromEntries(fn.inputs.map((i) => [i.name, specOf(i)])),
+        }],
+      };
+      const outputs: Structured = {
+        kind: "dict",
+        fields: Object.fromEntries(fn.outputs.map((o) => [o.name, specOf(o)])),
+      };
+      return [name, {
+        boundInputs: fn.boundVariables.map((p) => variableIds.get(p)!),
+        canonicalizedInputSignature: structuredValue(inputs),
+        outputSignature: structuredValue(outputs),
+      }];
+    }),
+  );
+  return create(SavedObjectGraphSchema, { nodes: objects, concreteFunctions });
+}
+
+/**
+ * TrackableObjectGraph for `_CHECKPOINTABLE_OBJECT_GRAPH`: the same nodes and children, each variable
+ * with its VARIABLE_VALUE attribute, and `has_checkpoint_values` on every node whose subtree holds one.
+ */
+export function checkpointObjectGraph(spec: ObjectGraphSpec): TrackableObjectGraph {
+  const { nodes, ids } = numbered(spec);
+  const holds = new Map<Obj, boolean>();
+  const hasValues = (o: Obj): boolean => {
+    if (!holds.has(o)) {
+      holds.set(
+        o,
+        o.kind === "variable" || (o.kind === "user" && o.children.some(([, c]) => hasValues(c))),
+      );
+    }
+    return holds.get(o)!;
+  };
+  return create(TrackableObjectGraphSchema, {
+    nodes: nodes.map((o) => ({
+      children: o.kind === "user"
+        ? o.children.map(([localName, c]) => ({ nodeId: ids.get(c)!, localName }))
+        : [],
+      attributes: o.kind === "variable"
+        ? [{ name: "VARIABLE_VALUE", fullName: o.leaf.path, checkpointKey: checkpointKey(o.leaf.path) }]
+        : [],
+      hasCheckpointValues: hasValues(o),
+    })),
+  });
 }

@@ -1,40 +1,65 @@
 /**
- * Encoders for the TensorFlow framework protos a graph needs (tensorflow/core/framework/*.proto):
- * DataType, TensorShapeProto, TensorProto, AttrValue, NodeDef, OpDef.ArgDef and FunctionDef.
- * Field numbers are those of TF 2.21 (see ../shared/notes/savedmodel-format.md §1). Map entries are
- * written in sorted key order, as protobuf's deterministic serialisation does.
+ * The TensorFlow framework messages a graph is made of (DataType, TensorShapeProto, TensorProto,
+ * AttrValue, NodeDef, OpDef.ArgDef, FunctionDef, StructuredValue), built from plain records with
+ * the code generated from TensorFlow's own .proto files (formats/protos). Serialize them with
+ * `toBinaryDeterministic` (formats/deterministic.ts), which sorts map entries as TensorFlow does.
  */
-import * as pb from "../../formats/proto.ts";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  type AttrValue,
+  AttrValueSchema,
+} from "../../formats/protos/tensorflow/core/framework/attr_value_pb.ts";
+import {
+  type FunctionDef,
+  type FunctionDef_ArgAttrsSchema,
+  FunctionDefSchema,
+} from "../../formats/protos/tensorflow/core/framework/function_pb.ts";
+import { type NodeDef, NodeDefSchema } from "../../formats/protos/tensorflow/core/framework/node_def_pb.ts";
+import type { OpDef_ArgDefSchema } from "../../formats/protos/tensorflow/core/framework/op_def_pb.ts";
+import {
+  type TensorProto,
+  TensorProtoSchema,
+} from "../../formats/protos/tensorflow/core/framework/tensor_pb.ts";
+import {
+  type TensorShapeProto,
+  TensorShapeProtoSchema,
+} from "../../formats/protos/tensorflow/core/framework/tensor_shape_pb.ts";
+import { DataType } from "../../formats/protos/tensorflow/core/framework/types_pb.ts";
+import {
+  type StructuredValue,
+  StructuredValueSchema,
+} from "../../formats/protos/tensorflow/core/protobuf/struct_pb.ts";
 
-/** tensorflow/core/framework/types.proto */
+/** Our dtype names -> types.proto's DataType. */
 export const DT = {
-  float32: 1,
-  float64: 2,
-  int32: 3,
-  uint8: 4,
-  string: 7,
-  complex64: 8,
-  int64: 9,
-  bool: 10,
-  bfloat16: 14,
-  resource: 20,
-  uint32: 22,
+  float32: DataType.DT_FLOAT,
+  float64: DataType.DT_DOUBLE,
+  float16: DataType.DT_HALF,
+  bfloat16: DataType.DT_BFLOAT16,
+  int8: DataType.DT_INT8,
+  int16: DataType.DT_INT16,
+  int32: DataType.DT_INT32,
+  int64: DataType.DT_INT64,
+  uint8: DataType.DT_UINT8,
+  uint16: DataType.DT_UINT16,
+  uint32: DataType.DT_UINT32,
+  uint64: DataType.DT_UINT64,
+  bool: DataType.DT_BOOL,
+  string: DataType.DT_STRING,
+  complex64: DataType.DT_COMPLEX64,
+  resource: DataType.DT_RESOURCE,
 } as const;
 export type TfDtype = keyof typeof DT;
 
-export const DT_NAME: Readonly<Record<TfDtype, string>> = {
-  float32: "DT_FLOAT",
-  float64: "DT_DOUBLE",
-  int32: "DT_INT32",
-  uint8: "DT_UINT8",
-  string: "DT_STRING",
-  complex64: "DT_COMPLEX64",
-  int64: "DT_INT64",
-  bool: "DT_BOOL",
-  bfloat16: "DT_BFLOAT16",
-  resource: "DT_RESOURCE",
-  uint32: "DT_UINT32",
-};
+/** "DT_FLOAT" for float32: the enum's own names, as proto3 JSON (tfjs graph models) spells them. */
+export const DT_NAME = Object.fromEntries(
+  Object.entries(DT).map(([k, v]) => [k, DataType[v]]),
+) as Readonly<Record<TfDtype, string>>;
+
+/** `d` if it names a TensorFlow dtype (any signature input or output may have one), else undefined. */
+export function tfDtype(d: string): TfDtype | undefined {
+  return d in DT ? d as TfDtype : undefined;
+}
 
 export type TensorValue = {
   readonly dtype: TfDtype;
@@ -49,103 +74,179 @@ export type TfAttr =
   | { readonly i: number }
   | { readonly f: number }
   | { readonly b: boolean }
-  | { readonly s: string }
-  | { readonly shape: readonly number[] }
+  | { readonly s: string | Uint8Array }
+  | { readonly shape: readonly number[] | null }
   | { readonly tensor: TensorValue }
   | { readonly listI: readonly number[] }
   | { readonly listType: readonly TfDtype[] }
-  | { readonly listShape: readonly (readonly number[])[] }
+  | { readonly listShape: readonly (readonly number[] | null)[] }
   | { readonly func: string };
 
-export function shapeProto(shape: readonly number[] | null): Uint8Array {
-  if (shape === null) return pb.bool(3, true); // unknown_rank
-  return pb.message(shape.map((d) => pb.bytes(2, pb.varintIfSet(1, d))));
+const utf8 = new TextEncoder();
+
+/** A static shape, or `null` for unknown rank; -1 is an unknown dimension. */
+export function shapeProto(shape: readonly number[] | null): TensorShapeProto {
+  if (shape === null) return create(TensorShapeProtoSchema, { unknownRank: true });
+  return create(TensorShapeProtoSchema, { dim: shape.map((d) => ({ size: BigInt(d) })) });
 }
 
-export function tensorProto(t: TensorValue): Uint8Array {
-  const head = [pb.varint(1, DT[t.dtype]), pb.bytes(2, shapeProto(t.shape))];
-  if (t.dtype === "string") return pb.message(head, (t.content as readonly Uint8Array[]).map((s) => pb.bytes(8, s)));
-  const content = t.content as Uint8Array;
-  return pb.message(head, content.length ? pb.bytes(4, content) : []);
+export function tensorProto(t: TensorValue): TensorProto {
+  const head = { dtype: DT[t.dtype], tensorShape: shapeProto(t.shape) };
+  if (t.dtype === "string") {
+    return create(TensorProtoSchema, { ...head, stringVal: [...t.content as readonly Uint8Array[]] });
+  }
+  return create(TensorProtoSchema, { ...head, tensorContent: t.content as Uint8Array });
 }
 
-export function attrValue(a: TfAttr): Uint8Array {
-  if ("type" in a) return pb.varint(6, DT[a.type]);
-  if ("i" in a) return pb.varint(3, a.i);
-  if ("f" in a) return pb.float(4, a.f);
-  if ("b" in a) return pb.bool(5, a.b);
-  if ("s" in a) return pb.string(2, a.s);
-  if ("shape" in a) return pb.bytes(7, shapeProto(a.shape));
-  if ("tensor" in a) return pb.bytes(8, tensorProto(a.tensor));
-  if ("listI" in a) return pb.bytes(1, pb.packedVarints(3, a.listI));
-  if ("listType" in a) return pb.bytes(1, pb.packedVarints(6, a.listType.map((t) => DT[t])));
-  if ("listShape" in a) return pb.bytes(1, pb.message(a.listShape.map((s) => pb.bytes(7, shapeProto(s)))));
-  return pb.bytes(10, pb.string(1, a.func));
+export function attrValue(a: TfAttr): AttrValue {
+  const v = (value: MessageInitShape<typeof AttrValueSchema>["value"]) => create(AttrValueSchema, { value });
+  if ("type" in a) return v({ case: "type", value: DT[a.type] });
+  if ("i" in a) return v({ case: "i", value: BigInt(a.i) });
+  if ("f" in a) return v({ case: "f", value: a.f });
+  if ("b" in a) return v({ case: "b", value: a.b });
+  if ("s" in a) return v({ case: "s", value: typeof a.s === "string" ? utf8.encode(a.s) : a.s });
+  if ("shape" in a) return v({ case: "shape", value: shapeProto(a.shape) });
+  if ("tensor" in a) return v({ case: "tensor", value: tensorProto(a.tensor) });
+  const list = (value: Record<string, unknown>) =>
+    create(AttrValueSchema, { value: { case: "list", value } });
+  if ("listI" in a) return list({ i: a.listI.map(BigInt) });
+  if ("listType" in a) return list({ type: a.listType.map((t) => DT[t]) });
+  if ("listShape" in a) return list({ shape: a.listShape.map(shapeProto) });
+  return v({ case: "func", value: { name: a.func } });
 }
 
-export function attrMap(field: number, attrs: Readonly<Record<string, TfAttr>>): Uint8Array[] {
-  return Object.keys(attrs).sort().map((k) => pb.bytes(field, pb.message(pb.string(1, k), pb.bytes(2, attrValue(attrs[k])))));
+export function attrMap(attrs: Readonly<Record<string, TfAttr>>): Record<string, AttrValue> {
+  return Object.fromEntries(Object.keys(attrs).sort().map((k) => [k, attrValue(attrs[k])]));
 }
 
-export function nodeDef(n: { name: string; op: string; inputs: readonly string[]; device?: string; attrs: Readonly<Record<string, TfAttr>> }): Uint8Array {
-  return pb.message(
-    pb.string(1, n.name),
-    pb.string(2, n.op),
-    n.inputs.map((i) => pb.string(3, i)),
-    pb.stringIfSet(4, n.device ?? ""),
-    attrMap(5, n.attrs),
-  );
+export type NodeSpec = {
+  readonly name: string;
+  readonly op: string;
+  /** "node", "node:1", "^ctrl" (graph) or "node:out_arg:0", "arg", "^ctrl" (function body) */
+  readonly inputs: readonly string[];
+  readonly device?: string;
+  readonly attrs: Readonly<Record<string, TfAttr>>;
+};
+
+export function nodeDef(n: NodeSpec): NodeDef {
+  return create(NodeDefSchema, {
+    name: n.name,
+    op: n.op,
+    input: [...n.inputs],
+    device: n.device ?? "",
+    attr: attrMap(n.attrs),
+  });
 }
 
-export type ArgDef = { readonly name: string; readonly dtype: TfDtype };
+/** A function argument; `handle` is the variable a DT_RESOURCE argument points to (OpDef.ArgDef.handle_data). */
+export type ArgDef = {
+  readonly name: string;
+  readonly dtype: TfDtype;
+  readonly handle?: { readonly dtype: TfDtype; readonly shape: readonly number[] };
+};
 
-function argDef(a: ArgDef): Uint8Array {
-  return pb.message(pb.string(1, a.name), pb.varint(3, DT[a.dtype]));
+function argDef(a: ArgDef): MessageInitShape<typeof OpDef_ArgDefSchema> {
+  const handleData = a.handle ? [{ dtype: DT[a.handle.dtype], shape: shapeProto(a.handle.shape) }] : [];
+  return { name: a.name, type: DT[a.dtype], handleData };
 }
+
+/** An input argument's shape and the name the user gave it: what tf.function records in arg_attr. */
+export type InputArg = ArgDef & { readonly shape: readonly number[] | null; readonly userName: string };
 
 export type FunctionDefSpec = {
   readonly name: string;
-  readonly inputs: readonly ArgDef[];
+  readonly inputs: readonly InputArg[];
   readonly outputs: readonly ArgDef[];
-  readonly nodes: readonly Uint8Array[];
+  readonly nodes: readonly NodeSpec[];
   /** output arg name -> "node:out_arg:index" or an input arg name */
   readonly ret: Readonly<Record<string, string>>;
   readonly isStateful: boolean;
+  /** Stateful nodes that must run even when no output needs them (reads, assigns, saves). */
+  readonly controlOutputs?: readonly string[];
   readonly attrs?: Readonly<Record<string, TfAttr>>;
 };
 
-export function functionDef(f: FunctionDefSpec): Uint8Array {
-  const signature = pb.message(
-    pb.string(1, f.name),
-    f.inputs.map((a) => pb.bytes(2, argDef(a))),
-    f.outputs.map((a) => pb.bytes(3, argDef(a))),
-    pb.boolIfSet(17, f.isStateful),
-  );
-  return pb.message(
-    pb.bytes(1, signature),
-    f.nodes.map((n) => pb.bytes(3, n)),
-    Object.keys(f.ret).sort().map((k) => pb.bytes(4, pb.message(pb.string(1, k), pb.string(2, f.ret[k])))),
-    attrMap(5, f.attrs ?? {}),
-  );
+/**
+ * A FunctionDef as tf.function serializes one: besides the body, `_input_shapes` (one shape per
+ * argument, a scalar for a resource handle) and `arg_attr` (each argument's `_user_specified_name`
+ * and, for tensors, `_output_shapes`) give the loaded function's placeholders their static shapes.
+ */
+export function functionDef(f: FunctionDefSpec): FunctionDef {
+  const shapeOf = (a: InputArg) => a.dtype === "resource" ? [] : a.shape;
+  const argAttr: Record<number, MessageInitShape<typeof FunctionDef_ArgAttrsSchema>> = {};
+  f.inputs.forEach((a, i) => {
+    const attrs: Record<string, TfAttr> = { _user_specified_name: { s: a.userName } };
+    if (a.dtype !== "resource") attrs._output_shapes = { listShape: [a.shape] };
+    argAttr[i] = { attr: attrMap(attrs) };
+  });
+  const control = [...f.controlOutputs ?? []].sort();
+  return create(FunctionDefSchema, {
+    signature: {
+      name: f.name,
+      inputArg: f.inputs.map(argDef),
+      outputArg: f.outputs.map(argDef),
+      isStateful: f.isStateful,
+      controlOutput: control,
+    },
+    nodeDef: f.nodes.map(nodeDef),
+    ret: Object.fromEntries(Object.keys(f.ret).sort().map((k) => [k, f.ret[k]])),
+    attr: attrMap({
+      _construction_context: { s: "kEagerRuntime" },
+      _input_shapes: { listShape: f.inputs.map(shapeOf) },
+      ...f.attrs,
+    }),
+    controlRet: Object.fromEntries(control.map((n) => [n, n])),
+    argAttr,
+  });
 }
 
 // ---- struct.proto: StructuredValue, for concrete function signatures ----------------------------
 
 export type Structured =
   | { readonly kind: "none" }
+  | { readonly kind: "string"; readonly value: string }
   | { readonly kind: "tuple"; readonly values: readonly Structured[] }
+  | { readonly kind: "list"; readonly values: readonly Structured[] }
   | { readonly kind: "dict"; readonly fields: Readonly<Record<string, Structured>> }
-  | { readonly kind: "spec"; readonly name: string; readonly shape: readonly number[]; readonly dtype: TfDtype };
+  | {
+    readonly kind: "namedTuple";
+    readonly name: string;
+    readonly fields: readonly (readonly [string, Structured])[];
+  }
+  | {
+    readonly kind: "spec";
+    readonly name: string;
+    readonly shape: readonly number[];
+    readonly dtype: TfDtype;
+  };
 
-export function structuredValue(v: Structured): Uint8Array {
+export function structuredValue(v: Structured): StructuredValue {
+  const s = (kind: MessageInitShape<typeof StructuredValueSchema>["kind"]) =>
+    create(StructuredValueSchema, { kind });
   switch (v.kind) {
     case "none":
-      return pb.bytes(1, new Uint8Array(0));
+      return s({ case: "noneValue", value: {} });
+    case "string":
+      return s({ case: "stringValue", value: v.value });
     case "tuple":
-      return pb.bytes(52, pb.message(v.values.map((x) => pb.bytes(1, structuredValue(x)))));
-    case "dict":
-      return pb.bytes(53, pb.message(Object.keys(v.fields).sort().map((k) => pb.bytes(1, pb.message(pb.string(1, k), pb.bytes(2, structuredValue(v.fields[k])))))));
+      return s({ case: "tupleValue", value: { values: v.values.map(structuredValue) } });
+    case "list":
+      return s({ case: "listValue", value: { values: v.values.map(structuredValue) } });
+    case "dict": {
+      const fields = Object.fromEntries(
+        Object.keys(v.fields).sort().map((k) => [k, structuredValue(v.fields[k])]),
+      );
+      return s({ case: "dictValue", value: { fields } });
+    }
+    case "namedTuple":
+      return s({
+        case: "namedTupleValue",
+        value: { name: v.name, values: v.fields.map(([key, x]) => ({ key, value: structuredValue(x) })) },
+      });
     case "spec":
-      return pb.bytes(33, pb.message(pb.string(1, v.name), pb.bytes(2, shapeProto(v.shape)), pb.varint(3, DT[v.dtype])));
+      return s({
+        case: "tensorSpecValue",
+        value: { name: v.name, shape: shapeProto(v.shape), dtype: DT[v.dtype] },
+      });
   }
 }

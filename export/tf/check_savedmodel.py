@@ -5,10 +5,16 @@ Usage: python export/tf/check_savedmodel.py CASE.json [CASE.json ...]   (one JSO
 CASE.json (written by the TypeScript tests, tests/export/*):
   {"export_dir": ..., "expected": "<bundle prefix>", "batch": ["x", ...],
    "outputs": {"forward": ["y"], ...}, "loss": {"signature": "loss", "key": "total"},
-   "checks": ["outputs", "grads", "xla", "adam", "mirrored", "init"], "adam_steps": 20, "lr": 1e-3,
-   "init_std": {"<keyword>": std, ...}}
+   "checks": ["outputs", "grads", "xla", "adam", "mirrored", "init",
+              "cli", "tf1", "tflite", "resave", "fingerprint", "reference"],
+   "adam_steps": 20, "lr": 1e-3, "init_std": {"<keyword>": std, ...}, "serving_default": "forward",
+   "reference": {...}}   (reference: see _check_reference.py)
 The expected bundle holds `batch/<name>`, `out/<signature>/<key>`, `grad/<param>` and, in inputs
 mode, `param/<keyword>` (the TypeScript parameter values, fed in place of init's).
+
+`cli`, `tf1`, `tflite`, `resave` and `fingerprint` run the other SavedModel consumers
+(_check_tools.py) and report each output's error against the TypeScript values; `reference` diffs
+the MetaGraphDef against the one TensorFlow writes for an equivalent Python module.
 
 Each check reports numbers, not verdicts: the tests decide the tolerances. One process runs all
 checks because importing TensorFlow takes seconds.
@@ -16,6 +22,7 @@ checks because importing TensorFlow takes seconds.
 import json
 import os
 import sys
+import tempfile
 import time
 import traceback
 
@@ -25,6 +32,9 @@ import mirasol_tf as mt  # noqa: E402
 mt.use_logical_cpus(2)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+import _check_reference  # noqa: E402
+import _check_tools  # noqa: E402
 
 
 def rel_err(got, want, floor=1e-12):
@@ -166,7 +176,57 @@ def run(case):
             "expected_std": stds,
         }
     lap("init")
+    tools(case, get, model, checks, report, lap)
     return report
+
+
+def tools(case, get, model, checks, report, lap):
+    """The other consumers; each output's error is against `out/<signature>/<key>`."""
+    feeds = {n: get(f"batch/{n}") for n in case["batch"]}
+    if model.mode == "inputs":  # the params are signature inputs: feed TypeScript's values
+        feeds.update({k: get(f"param/{k}") for k in model.params if get(f"param/{k}") is not None})
+    served = case.get("serving_default", "forward")
+
+    def feeds_of(sig):
+        accepted = model.module.signatures[sig].structured_input_signature[1]
+        return {k: v for k, v in feeds.items() if k in accepted}
+
+    by_signature = {sig: feeds_of(sig) for sig in case["outputs"]}
+
+    def errors(sig, got):
+        if "error" in got:
+            return {"error": got["error"]}
+        got = got.get("outputs", got)
+        return {k: (rel_err(got[k], get(f"out/{sig}/{k}")) if k in got else None) for k in case["outputs"][sig]}
+
+    if "cli" in checks:
+        report["cli"] = {"show": _check_tools.cli_show(case["export_dir"]),
+                         "run": errors(served, _check_tools.cli_run(case["export_dir"], "serving_default", feeds_of(served)))}
+    lap("cli")
+    if "tf1" in checks:
+        tf1 = _check_tools.tf1_session(case["export_dir"], {**by_signature, "serving_default": feeds_of(served)})
+        outputs = tf1.pop("outputs")
+        tf1["errors"] = {sig: errors(served if sig == "serving_default" else sig, got) for sig, got in outputs.items()}
+        report["tf1"] = tf1
+    lap("tf1")
+    if "tflite" in checks:
+        select = case.get("tflite_select_tf_ops", False)
+        got = _check_tools.tflite(case["export_dir"], served, feeds_of(served), select)
+        report["tflite"] = {"bytes": got.get("bytes", 0), "error": got.get("error"), "run_error": got.get("run_error"),
+                            "errors": errors(served, got) if "outputs" in got else None}
+    lap("tflite")
+    if "resave" in checks:
+        with tempfile.TemporaryDirectory() as tmp:
+            again = _check_tools.resave(model.module, os.path.join(tmp, "resaved"), by_signature)
+        report["resave"] = {"signatures": again["signatures"],
+                            "errors": {sig: errors(sig, got) for sig, got in again["outputs"].items()}}
+    lap("resave")
+    if "fingerprint" in checks:
+        report["fingerprint"] = _check_tools.fingerprint(case["export_dir"])
+    lap("fingerprint")
+    if "reference" in checks:
+        report["reference"] = _check_reference.diff(case["export_dir"], case["reference"])
+    lap("reference")
 
 
 def main():

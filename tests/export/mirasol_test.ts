@@ -2,7 +2,9 @@
  * The Mirasol3B model (model/mod.ts) exported and checked in TensorFlow 2.21 in one Python process.
  * `tiny` and `small` (7.5M params), both parameter modes: load, forward/loss/encode values,
  * GradientTape gradients, XLA, 20 Adam steps, MirroredStrategy on 2 CPUs (and init(seed) in inputs
- * mode).
+ * mode); TensorFlow's fingerprint and the TF1 session loader (TF Serving's path) on every export,
+ * and for `tiny` in variables mode, as a new user would try it, every other consumer:
+ * saved_model_cli show/run, TFLite and a TensorFlow re-save.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
@@ -24,15 +26,23 @@ const work = await Deno.makeTempDir({ prefix: "mirasol_export_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
 const SHAPES = { batch: 2, textLength: 8 };
 type Check = CheckCase["checks"][number];
-const TRAINING: Check[] = ["outputs", "grads", "xla", "adam", "mirrored"];
+const TRAINING: Check[] = ["outputs", "grads", "xla", "adam", "mirrored", "tf1", "fingerprint"];
+const CONSUMERS: Check[] = ["cli", "tflite", "resave"];
 const CASES: readonly { config: "tiny" | "small"; mode: ParamMode; checks: Check[] }[] = [
-  { config: "tiny", mode: "variables", checks: TRAINING },
+  { config: "tiny", mode: "variables", checks: [...TRAINING, ...CONSUMERS] },
   { config: "tiny", mode: "inputs", checks: [...TRAINING, "init"] },
   { config: "small", mode: "variables", checks: TRAINING },
   { config: "small", mode: "inputs", checks: [...TRAINING, "init"] },
 ];
 
-type Prepared = { name: string; config: model.MirasolConfig; mode: ParamMode; exportSignatures: string[]; check: CheckCase; paths: string[] };
+type Prepared = {
+  name: string;
+  config: model.MirasolConfig;
+  mode: ParamMode;
+  exportSignatures: string[];
+  check: CheckCase;
+  paths: string[];
+};
 
 async function prepare(name: "tiny" | "small", mode: ParamMode, checks: Check[]): Promise<Prepared> {
   const config = model.configs[name] as model.MirasolConfig;
@@ -66,7 +76,9 @@ async function prepare(name: "tiny" | "small", mode: ParamMode, checks: Check[])
         encode: { h: out.h },
       },
       grads: Object.fromEntries(g.paths.map((path, i) => [key(path), g.leaves[i] as tf.Tensor])),
-      params: mode === "inputs" ? Object.fromEntries(p.paths.map((path, i) => [key(path), p.leaves[i] as tf.Tensor])) : undefined,
+      params: mode === "inputs"
+        ? Object.fromEntries(p.paths.map((path, i) => [key(path), p.leaves[i] as tf.Tensor]))
+        : undefined,
       loss: { signature: "loss", key: "total" },
       checks,
       lr: 1e-3,
@@ -86,15 +98,65 @@ for (const [i, p] of prepared.entries()) {
     assert.deepEqual(r.output_keys.loss, ["latent", "reconstruction", "text", "total"]);
   });
   Deno.test(`${p.name}: forward, loss and encode equal the TypeScript values (rel err <= 1e-4)`, () => {
-    for (const sig of ["forward", "loss", "encode"]) assert.ok(maxOf(r.outputs[sig]) <= 1e-4, `${sig}: ${JSON.stringify(r.outputs[sig])}`);
+    for (const sig of ["forward", "loss", "encode"]) {
+      assert.ok(maxOf(r.outputs[sig]) <= 1e-4, `${sig}: ${JSON.stringify(r.outputs[sig])}`);
+    }
   });
   Deno.test(`${p.name}: GradientTape gradients equal the TypeScript gradients (rel err <= 1e-3)`, () => {
     assert.equal(Object.keys(r.grads).length, p.paths.length);
-    assert.ok(maxOf(r.grads) <= 1e-3, JSON.stringify(Object.entries(r.grads).sort((a, b) => Number(b[1]) - Number(a[1])).slice(0, 5)));
+    assert.ok(
+      maxOf(r.grads) <= 1e-3,
+      JSON.stringify(Object.entries(r.grads).sort((a, b) => Number(b[1]) - Number(a[1])).slice(0, 5)),
+    );
   });
+  Deno.test(`${p.name}: the TF1 session loader restores it and serves every signature (rel err <= 1e-4)`, () => {
+    assert.deepEqual(r.tf1.signatures, [
+      "__saved_model_init_op",
+      "encode",
+      "forward",
+      "loss",
+      "serving_default",
+    ]);
+    assert.equal(r.tf1.var_handles, p.mode === "variables" ? p.paths.length : 0);
+    for (const sig of ["serving_default", "forward", "loss", "encode"]) {
+      assert.ok(maxOf(r.tf1.errors[sig]) <= 1e-4, `${sig}: ${JSON.stringify(r.tf1.errors[sig])}`);
+    }
+  });
+  Deno.test(`${p.name}: fingerprint.pb equals TensorFlow's own fingerprint of the export`, () => {
+    assert.deepEqual(r.fingerprint.differ, []);
+  });
+  if (p.check.checks.includes("cli")) {
+    Deno.test(`${p.name}: saved_model_cli lists every signature and runs serving_default to TypeScript's forward`, () => {
+      assert.deepEqual(Object.keys(r.cli.show.signatures).sort(), [
+        "__saved_model_init_op",
+        "encode",
+        "forward",
+        "loss",
+        "serving_default",
+      ]);
+      assert.deepEqual(r.cli.show.signatures.serving_default.inputs.sort(), [
+        "audio",
+        "text",
+        "text_mask",
+        "video",
+      ]);
+      assert.ok(maxOf(r.cli.run) <= 1e-5, JSON.stringify(r.cli.run));
+    });
+    Deno.test(`${p.name}: TFLite converts forward with builtin ops and its interpreter matches (rel err <= 1e-4)`, () => {
+      assert.equal(r.tflite.error, null);
+      assert.ok(maxOf(r.tflite.errors) <= 1e-4, JSON.stringify(r.tflite));
+    });
+    Deno.test(`${p.name}: re-saved by TensorFlow it keeps its signatures and outputs`, () => {
+      assert.deepEqual(r.resave.signatures, ["encode", "forward", "loss", "serving_default"]);
+      for (const sig of ["forward", "loss", "encode"]) assert.ok(maxOf(r.resave.errors[sig]) <= 1e-4, sig);
+    });
+  }
   if (!p.check.checks.includes("xla")) continue;
   Deno.test(`${p.name}: the loss+gradient step compiles with XLA and gives the eager loss`, () => {
-    assert.ok(Math.abs(r.xla.loss - r.xla.eager_loss) <= 1e-4 * Math.abs(r.xla.eager_loss), JSON.stringify(r.xla));
+    assert.ok(
+      Math.abs(r.xla.loss - r.xla.eager_loss) <= 1e-4 * Math.abs(r.xla.eager_loss),
+      JSON.stringify(r.xla),
+    );
   });
   Deno.test(`${p.name}: 20 Adam steps in TensorFlow lower the loss`, () => {
     const losses: number[] = r.adam.losses;

@@ -17,6 +17,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import * as tf from "@tensorflow/tfjs-core";
+import { decayByDefault } from "../../transforms/optim/adamw.ts";
 import { Effect } from "effect";
 import { toBinaryDeterministic } from "../../formats/deterministic.ts";
 import { FingerprintDefSchema } from "../../formats/protos/tensorflow/core/protobuf/fingerprint_pb.ts";
@@ -334,6 +335,8 @@ export function exportSavedModel<P>(
               keyword: paramArgName(paths[k]),
               shape: [...l.shape],
               dtype: l.dtype,
+              // The AdamW decay mask train/ uses, so the TensorFlow driver decays the same leaves.
+              decay: decayByDefault(paths[k], l),
             })),
             config: spec.config ?? null,
           },

@@ -17,6 +17,7 @@ from typing import Callable, Dict, List
 import numpy as np
 import tensorflow as tf
 
+import _driver_optim as optim
 import mirasol_tf as mt
 
 METADATA = "mirasol_export.json"
@@ -34,7 +35,10 @@ class Trainable:
     inputs: Dict[str, tf.TensorSpec]  # keyword -> per-example spec (batch dimension removed)
     batch: int  # per-replica batch: the signature's static leading dimension
     scalar_outputs: List[str]  # the signature's scalar outputs (logged)
-    loss: Callable[[Dict[str, tf.Tensor]], Dict[str, tf.Tensor]]  # batch -> scalar outputs
+    loss: Callable[[Dict[str, tf.Tensor]], Dict[str, tf.Tensor]]  # batch (and key) -> scalar outputs
+    signature: str  # the signature trained
+    takes_key: bool  # it has a PRNG `key` input (train_loss): masking and dropout drawn in the graph
+    fold_in: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]  # the export's fold_in(key, data) -> key
 
     def numpy_params(self) -> Dict[str, np.ndarray]:
         return {path: np.asarray(v.numpy()) for path, v in self.params.items()}
@@ -64,12 +68,21 @@ def model_config(export_dir: str, config_path: str | None):
     return config
 
 
-def load_trainable(export_dir: str, signature: str, loss_key: str, strategy: tf.distribute.Strategy, seed: int) -> Trainable:
+KEY = "key"  # the PRNG key input of train-mode signatures (uint32 [2])
+
+
+def load_trainable(export_dir: str, signature: str | None, loss_key: str, strategy: tf.distribute.Strategy, seed: int) -> Trainable:
     loaded = mt.load_model(export_dir, seed=seed, strategy=strategy)
+    if signature is None:  # the train-mode signature when the export has one (older exports: loss)
+        signature = "train_loss" if hasattr(loaded.module, "train_loss") else "loss"
     if not hasattr(loaded.module, signature):
         raise ModelError(f"Cannot train {export_dir}: it has no '{signature}' signature")
     fn = getattr(loaded.module, signature)
-    specs = {k: v for k, v in fn.structured_input_signature[1].items() if k not in loaded.params}
+    accepted = fn.structured_input_signature[1]
+    takes_key = KEY in accepted
+    if takes_key and not hasattr(loaded.module, "fold_in"):
+        raise ModelError(f"Cannot train '{signature}' of {export_dir}: it takes a key but the export has no fold_in to derive keys")
+    specs = {k: v for k, v in accepted.items() if k not in loaded.params and k != KEY}
     if not specs:
         raise ModelError(f"Cannot train on '{signature}': it takes no data inputs")
     batches = {k: (v.shape[0] if v.shape.rank else None) for k, v in specs.items()}
@@ -90,7 +103,13 @@ def load_trainable(export_dir: str, signature: str, loss_key: str, strategy: tf.
         out = loaded.call(signature, batch, inline=True)
         return {k: out[k] for k in scalars}
 
+    def fold_in(key, data):
+        return loaded.call("fold_in", {"key": key, "data": tf.convert_to_tensor(data, tf.int32)}, inline=not tf.executing_eagerly())["key"]
+
     return Trainable(
+        signature=signature,
+        takes_key=takes_key,
+        fold_in=fold_in,
         mode=loaded.mode,
         params=params,
         variables=variables,
@@ -99,3 +118,10 @@ def load_trainable(export_dir: str, signature: str, loss_key: str, strategy: tf.
         scalar_outputs=scalars,
         loss=loss,
     )
+
+
+def decay_mask(export_dir: str, model: Trainable) -> List[bool]:
+    """Per trainable variable (in `model.variables` order), whether AdamW decays it: the export's mask."""
+    paths = sorted(p for p, v in model.params.items() if v.dtype.is_floating and v.trainable)  # = variables' order
+    shapes = [model.params[p].shape.as_list() for p in paths]
+    return optim.decay_mask(paths, shapes, _metadata(export_dir).get("params", []))

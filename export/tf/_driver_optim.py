@@ -90,7 +90,8 @@ class TsAdamW(tf.Module):
 
     def __init__(self, recipe: Recipe, variables: List[tf.Variable], decay: List[bool], strategy: tf.distribute.Strategy):
         super().__init__(name="ts_adamw")
-        self.recipe, self.variables, self.decay = recipe.check(), list(variables), list(decay)
+        self.recipe, self.decay = recipe.check(), list(decay)
+        self._targets = lambda: variables  # the model's variables, not tracked (the checkpoint has them as params)
         agg = tf.VariableAggregation.ONLY_FIRST_REPLICA
         with strategy.scope():
             self.count = tf.Variable(0, dtype=tf.int32, trainable=False, name="count", aggregation=agg)
@@ -127,7 +128,7 @@ class TsAdamW(tf.Module):
             nu.assign(v)
             return var.assign(var + u * -lr)
 
-        for var, g, mu, nu, decayed in zip(self.variables, grads, self.mu, self.nu, self.decay):
+        for var, g, mu, nu, decayed in zip(self._targets(), grads, self.mu, self.nu, self.decay):
             strategy.extended.update(var, lambda x, g_, mu_, nu_, d=decayed: update(x, g_, mu_, nu_, d), args=(g, mu, nu), group=False)
         strategy.extended.update(self.count, lambda c: c.assign_add(1), group=False)
         return lr

@@ -4,7 +4,7 @@ The layout and commit protocol are train/checkpoint.ts's, so a directory written
 by `saveCheckpoint` are interchangeable:
   ckpt-<step>.index, ckpt-<step>.data-00000-of-00001   TensorBundle (tf.raw_ops.SaveV2):
       params/<path>   float32/int32, every parameter (`params/text_decoder/blocks/0/cross/q/w`)
-      meta/step int64 scalar;  meta/key uint32 [2] (PRNGKey(seed));  meta/config string scalar, JSON
+      meta/step int64 scalar;  meta/key uint32 [2] (the run key);  meta/config string scalar, JSON
   checkpoint         TF's CheckpointState text (tf.train.load_checkpoint(dir) finds the bundle)
   checkpoint.json    the sidecar and commit point: the loader reads only the bundle it names
 No `meta/structure` (the loader rebuilds the tree from the paths, or from `like`) and no `opt_state/`
@@ -56,8 +56,9 @@ def _previous_prefix(out_dir: str) -> str | None:
         return None
 
 
-def write_weights(out_dir: str, params: Dict[str, np.ndarray], step: int, config, seed: int) -> dict:
-    """Writes `params` (path -> array) as the checkpoint of `step`; returns what checkpoint.json holds."""
+def write_weights(out_dir: str, params: Dict[str, np.ndarray], step: int, config, key_words) -> dict:
+    """Writes `params` (path -> array) as the checkpoint of `step` with the run's key words (meta/key);
+    returns what checkpoint.json holds."""
     os.makedirs(out_dir, exist_ok=True)
     previous = _previous_prefix(out_dir)
     prefix, n = f"ckpt-{step}", 1
@@ -71,7 +72,7 @@ def write_weights(out_dir: str, params: Dict[str, np.ndarray], step: int, config
                 raise TypeError(f"Cannot write param '{path}': dtype {value.dtype} is not float32 or int32")
             entries[f"params/{path}"] = tf.constant(value)
         entries["meta/step"] = tf.constant(step, tf.int64)
-        entries["meta/key"] = tf.constant(prng_key_words(seed), tf.uint32)
+        entries["meta/key"] = tf.constant(list(key_words), tf.uint32)
         entries["meta/config"] = tf.constant(json.dumps(config))
         names = sorted(entries)
         tf.raw_ops.SaveV2(

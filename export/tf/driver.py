@@ -1,17 +1,27 @@
 """Trains a mirasol-ts SavedModel in TensorFlow on TFRecord shards; writes the weights back for TypeScript.
 
   python export/tf/driver.py --savedmodel EXPORT_DIR --data 'shards/*.tfrecord' --steps 1000 \
-      --batch 64 --lr 1e-4 --out RUN_DIR [--strategy auto|mirrored|multiworker|tpu] [--jit]
+      --batch 64 --lr 1e-4 --out RUN_DIR [--strategy auto|mirrored|multiworker|tpu] [--jit] [--finetune]
 
 The SavedModel is one exported by export/savedmodel (`variables` mode: its params are trainable
 tf.Variables; `inputs` mode: they are created from `init(seed)`); the shards are data/tfrecords.ts's.
 Strategy (see _driver_cluster.py): TPUStrategy when a TPU is present, MultiWorkerMirroredStrategy when
 $TF_CONFIG names several workers, MirroredStrategy otherwise; the same command runs everywhere.
 
+What trains is what TypeScript defines: the `train_loss` signature is `loss(params, batch, {config,
+train: true, key})`, Combiner-output masking and dropout included, drawn in the graph from `key`; the
+key of step s on replica r is foldIn(foldIn(run, s), r) (train/step.ts stepKey), computed with the
+export's own `fold_in`, where run is the key TypeScript's `train` derives from --seed. The optimizer is
+TypeScript's recipe (_driver_optim.py: global-norm clipping, AdamW with the export's decay mask, linear
+warm-up + cosine), with train/loop.ts's defaults. So with the same init, batches and seed, a run here
+and a run of `train` give the same loss at every step.
+
 Each replica takes the signature's static batch size, so --batch (global) must be that size times
-the number of replicas (the default). A step: every replica computes its loss and gradients with
-tf.gradients over the trainable variables of the inlined loss (inside tf.function(jit_compile=True) with --jit), the
-optimizer all-reduces the gradients and applies Adam (AdamW with --weight-decay) on every copy.
+the number of replicas (the default). A step: every replica computes its loss terms and gradients with
+tf.gradients over the trainable variables of the inlined signature (inside tf.function(jit_compile=True)
+with --jit), the gradients are all-reduced and clipped, and the update runs on every copy. The loss
+minimised is the signature's weighted `total` (the config's weights), or the terms weighted by
+--loss-weights / --finetune (text x10, paper §3.6), so one export serves pretraining and finetuning.
 
 RUN_DIR receives (chief only; worker i writes under RUN_DIR/worker-i with --write-worker-weights):
   train/              tf.train.Checkpoint every --checkpoint-every steps (resumed from when present)
@@ -37,6 +47,7 @@ import tensorflow as tf  # noqa: E402
 import _driver_cluster as cluster  # noqa: E402
 import _driver_data as data  # noqa: E402
 import _driver_model as dmodel  # noqa: E402
+import _driver_optim as optim  # noqa: E402
 import _driver_weights as weights  # noqa: E402
 
 
@@ -48,9 +59,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, required=True, help="total optimizer steps (a resumed run continues to this)")
     p.add_argument("--batch", type=int, default=None, help="global batch (default: signature batch x replicas)")
     p.add_argument("--lr", type=float, default=1e-4, help="peak learning rate")
-    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
-    p.add_argument("--warmup-steps", type=int, default=0)
-    p.add_argument("--weight-decay", type=float, default=0.0, help="> 0: AdamW (decoupled decay), else Adam")
+    p.add_argument("--schedule", choices=["constant", "cosine"], default="cosine", help="after the warm-up")
+    p.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up (default min(100, steps / 10), as train)")
+    p.add_argument("--decay-steps", type=int, default=None, help="where the cosine reaches 0 (default --steps)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW decoupled decay on the export's decay mask")
+    p.add_argument("--clip-norm", type=float, default=1.0, help="global-norm clipping of the gradients (0: off)")
+    p.add_argument("--loss-weights", default=None, help="latent=W,reconstruction=W,text=W (default: the config's)")
+    p.add_argument("--finetune", action="store_true", help="the config's loss weights with text x10 (paper §3.6)")
     p.add_argument("--beta1", type=float, default=0.9)
     p.add_argument("--beta2", type=float, default=0.999)
     p.add_argument("--eps", type=float, default=1e-8)
@@ -58,8 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--tpu", default=None, help="TPU name or grpc:// address (default: $TPU_NAME, or local chips)")
     p.add_argument("--cpu-replicas", type=int, default=1, help="MirroredStrategy over N logical CPUs when there is no GPU")
     p.add_argument("--jit", action="store_true", help="compile each replica's loss+gradients with XLA")
-    p.add_argument("--signature", default="loss", help="the signature to minimise")
-    p.add_argument("--loss-key", default="total", help="its output to minimise")
+    p.add_argument("--signature", default=None, help="the signature to minimise (default train_loss, else loss)")
+    p.add_argument("--loss-key", default="total", help="its output to minimise (without --loss-weights)")
     p.add_argument("--config", default=None, help="JSON file with the model config stored in meta/config")
     p.add_argument("--seed", type=int, default=0, help="init(seed) in inputs mode, data order, meta/key")
     p.add_argument("--steps-per-loop", type=int, default=1, help="steps per tf.function call (TPUs: 50-200)")
@@ -72,30 +87,65 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("steps", "steps_per_loop", "log_every", "checkpoint_every"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.loss_weights and args.finetune:
+        p.error("--loss-weights and --finetune both set the loss weights: give one")
+    try:
+        args.recipe = recipe_of(args)
+        args.weights = parse_weights(args.loss_weights) if args.loss_weights else None
+    except ValueError as e:
+        p.error(str(e))
     return args
 
 
-def make_optimizer(args):
-    lr = args.lr
-    if args.schedule == "cosine" or args.warmup_steps > 0:
-        decay = max(1, args.steps - args.warmup_steps) if args.schedule == "cosine" else 10**12
-        lr = tf.keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if args.warmup_steps else args.lr, decay_steps=decay,
-            warmup_target=args.lr if args.warmup_steps else None, warmup_steps=args.warmup_steps)
-    common = dict(learning_rate=lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.eps)
-    if args.weight_decay > 0:
-        return tf.keras.optimizers.AdamW(weight_decay=args.weight_decay, **common)
-    return tf.keras.optimizers.Adam(**common)
+TERMS = ("latent", "reconstruction", "text")
 
 
-def make_train_loop(strategy, model: dmodel.Trainable, optimizer, loss_key: str, jit: bool):
+def parse_weights(text: str) -> dict:
+    weights = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() not in TERMS or not value:
+            raise ValueError(f"--loss-weights: expected latent=W,reconstruction=W,text=W, got '{part}'")
+        w = float(value)
+        if not (w >= 0 and np.isfinite(w)):
+            raise ValueError(f"--loss-weights: {name} must be a finite weight >= 0, got {value}")
+        weights[name.strip()] = w
+    missing = [t for t in TERMS if t not in weights]
+    if missing:
+        raise ValueError(f"--loss-weights: missing {', '.join(missing)}")
+    return weights
+
+
+def recipe_of(args) -> optim.Recipe:
+    """train/loop.ts defaults: warm-up min(100, steps / 10), cosine to 0 at --steps."""
+    warmup = args.warmup_steps if args.warmup_steps is not None else min(100, args.steps // 10)
+    decay = args.decay_steps if args.decay_steps is not None else args.steps
+    return optim.Recipe(lr=args.lr, warmup_steps=warmup, decay_steps=decay, weight_decay=args.weight_decay,
+                        clip_norm=args.clip_norm, b1=args.beta1, b2=args.beta2, eps=args.eps, schedule=args.schedule).check()
+
+
+def fnv1a(name: str) -> int:
+    """transforms/random.ts hashName: keysFor(key, [name]) folds this into the key."""
+    h = 0x811C9DC5
+    for byte in name.encode():
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def run_key(model: dmodel.Trainable, seed: int) -> tf.Tensor:
+    """keysFor(PRNGKey(seed), ["init", "train"]).train: the run key train/loop.ts uses."""
+    root = tf.constant(weights.prng_key_words(seed), tf.uint32)
+    return model.fold_in(root, tf.constant(fnv1a("train"), tf.int32))
+
+
+def make_train_loop(strategy, model: dmodel.Trainable, optimizer: optim.TsAdamW, objective, jit: bool, key: tf.Tensor | None):
     """A tf.function running `n` steps on the distributed iterator; returns each output's mean."""
     replicas = strategy.num_replicas_in_sync
     variables = model.variables
 
     def loss_and_grads(batch):
         outputs = model.loss(batch)  # the signature's body inlined into this graph
-        scaled = outputs[loss_key] / replicas  # SUM-reduced gradients = the global mean's
+        scaled = objective(outputs) / replicas  # SUM-reduced gradients = the global mean's
         grads = tf.gradients(scaled, variables)  # GradientTape does not see inlined ops
         grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
         return {k: v / replicas for k, v in outputs.items()}, grads
@@ -103,19 +153,44 @@ def make_train_loop(strategy, model: dmodel.Trainable, optimizer, loss_key: str,
     compiled = tf.function(loss_and_grads, jit_compile=True) if jit else loss_and_grads
 
     def replica_step(batch):
+        ctx = tf.distribute.get_replica_context()
+        if key is not None:  # stepKey(run, step, replica): every replica draws its own masks
+            step = optimizer.count.read_value()
+            replica = tf.cast(ctx.replica_id_in_sync_group, tf.int32)
+            batch = {**batch, "key": model.fold_in(model.fold_in(key, step), replica)}
         outputs, grads = compiled(batch)
-        optimizer.apply_gradients(zip(grads, variables))  # all-reduces across replicas and workers
-        return outputs
+        grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)  # across replicas and workers
+        outputs["grad_norm"] = optimizer.global_norm(grads)  # of the global mean's gradient, before clipping
+        return outputs, optimizer.clip(grads)
 
     @tf.function
     def train_loop(iterator, n):
-        sums = {k: tf.constant(0.0) for k in model.scalar_outputs}
+        sums = {k: tf.constant(0.0) for k in [*model.scalar_outputs, "grad_norm", "lr"]}
         for _ in tf.range(n):
-            per_replica = strategy.run(replica_step, args=(next(iterator),))
-            sums = {k: sums[k] + strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica[k], axis=None) for k in sums}
+            per_replica, grads = strategy.run(replica_step, args=(next(iterator),))
+            lr = optimizer.apply(strategy, grads)
+            step = {k: strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica[k], axis=None) for k in per_replica}
+            step["grad_norm"] = step["grad_norm"] / replicas  # each replica reported the same norm
+            sums = {k: sums[k] + (lr if k == "lr" else step[k]) for k in sums}
         return {k: v / tf.cast(n, tf.float32) for k, v in sums.items()}
 
     return train_loop
+
+
+def loss_objective(args, model: dmodel.Trainable, config):
+    """What is minimised: the signature's output --loss-key, or the terms under --loss-weights/--finetune."""
+    w = args.weights
+    if w is None and args.finetune:
+        base = (config or {}).get("losses")
+        if not base:
+            raise SystemExit("Cannot --finetune: the export has no config with loss weights (pass --loss-weights)")
+        w = {**{t: float(base[t]) for t in TERMS}, "text": float(base["text"]) * 10}
+    if w is None:
+        return (lambda out: out[args.loss_key]), None
+    missing = [t for t in TERMS if t not in model.scalar_outputs]
+    if missing:
+        raise SystemExit(f"Cannot weight the loss terms: '{model.signature}' has no outputs {missing}")
+    return (lambda out: tf.add_n([out[t] * tf.constant(w[t], tf.float32) for t in TERMS])), w
 
 
 def main(argv=None) -> dict:
@@ -126,6 +201,7 @@ def main(argv=None) -> dict:
     os.makedirs(out_dir, exist_ok=True)
 
     model = dmodel.load_trainable(args.savedmodel, args.signature, args.loss_key, strategy, args.seed)
+    key = run_key(model, args.seed) if model.takes_key else None
     global_batch = args.batch if args.batch is not None else model.batch * replicas
     if global_batch != model.batch * replicas:
         raise SystemExit(f"Cannot train with --batch {global_batch}: the SavedModel's '{args.signature}' signature takes "
@@ -137,31 +213,30 @@ def main(argv=None) -> dict:
     make_ds = data.dataset_fn(files, model.inputs, model.batch, args.seed, args.shuffle_buffer)
     iterator = iter(strategy.distribute_datasets_from_function(make_ds))
 
-    with strategy.scope():
-        optimizer = make_optimizer(args)
-        optimizer.build(model.variables)
+    optimizer = optim.TsAdamW(args.recipe, model.variables, dmodel.decay_mask(args.savedmodel, model), strategy)
+    objective, loss_weights = loss_objective(args, model, config)
     ckpt = tf.train.Checkpoint(optimizer=optimizer, params=dict(model.params))
     manager = tf.train.CheckpointManager(ckpt, os.path.join(out_dir, "train"), max_to_keep=args.keep_checkpoints)
     resume = tf.train.latest_checkpoint(os.path.join(args.out, "train"))  # the chief's, on a shared filesystem
     if resume:
         ckpt.restore(resume).assert_existing_objects_matched()
-    train_loop = make_train_loop(strategy, model, optimizer, args.loss_key, args.jit)
+    train_loop = make_train_loop(strategy, model, optimizer, objective, args.jit, key)
 
     metrics = open(os.path.join(out_dir, "metrics.jsonl"), "a")
-    step = int(optimizer.iterations.numpy())
+    step = int(optimizer.count.numpy())
     start_step, started, last = step, time.perf_counter(), time.perf_counter()
     first_loss = last_loss = None
     while step < args.steps:
         n = min(args.steps_per_loop, args.steps - step, args.log_every - step % args.log_every)
         outputs = {k: float(v) for k, v in train_loop(iterator, tf.constant(n)).items()}
-        step = int(optimizer.iterations.numpy())
+        step = int(optimizer.count.numpy())
         first_loss = outputs[args.loss_key] if first_loss is None else first_loss
         last_loss = outputs[args.loss_key]
         if not np.isfinite(last_loss):
             raise SystemExit(f"Cannot continue training: the loss is {last_loss} at step {step}")
         now = time.perf_counter()
         if step % args.log_every == 0 or step == args.steps:
-            record = {"step": step, **outputs, "lr": float(tf.convert_to_tensor(optimizer.learning_rate)),
+            record = {"step": step, **outputs,
                       "examples_per_sec": round(n * global_batch / max(now - last, 1e-9), 2), "seconds": round(now - started, 3)}
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
@@ -172,11 +247,12 @@ def main(argv=None) -> dict:
     metrics.close()
 
     summary = {"strategy": cluster.strategy_name(strategy), "replicas": replicas, "workers": role.workers, "task": role.task_id,
-               "chief": role.is_chief, "mode": model.mode, "steps": step, "trained_steps": step - start_step,
+               "chief": role.is_chief, "mode": model.mode, "signature": model.signature, "loss_weights": loss_weights, "steps": step, "trained_steps": step - start_step,
                "resumed_from": resume, "global_batch": global_batch, "first_loss": first_loss, "last_loss": last_loss,
                "seconds": round(time.perf_counter() - started, 3), "out": out_dir}
     if role.is_chief or args.write_worker_weights:
-        summary["weights"] = weights.write_weights(out_dir, model.numpy_params(), step, config, args.seed)["prefix"]
+        words = [int(w) for w in key.numpy()] if key is not None else weights.prng_key_words(args.seed)
+        summary["weights"] = weights.write_weights(out_dir, model.numpy_params(), step, config, words)["prefix"]
     if not role.is_chief and not args.write_worker_weights:
         shutil.rmtree(out_dir, ignore_errors=True)  # a non-chief's checkpoints only take part in the save
     print(json.dumps(summary), flush=True)

@@ -147,6 +147,34 @@ export async function openAtomic(target: string, options: AtomicOptions = {}): P
   return { temp, file, commit, abort };
 }
 
+/**
+ * Commits a temporary file another program wrote (ffmpeg's output at `tempPath(target)`): syncs it
+ * and renames it to `target`. On failure the temp is removed and an AtomicWriteError thrown.
+ */
+export async function commitFile(temp: string, target: string, options: AtomicOptions = {}): Promise<void> {
+  try {
+    if (options.durable ?? true) {
+      const f = await Deno.open(temp, { read: true, write: true });
+      try {
+        await f.syncData();
+      } finally {
+        f.close();
+      }
+    }
+    if (options.overwrite ?? true) await Deno.rename(temp, target);
+    else await renameNoClobber(temp, target);
+    if (options.durable ?? true) await syncDir(dirOf(target));
+  } catch (e) {
+    await Deno.remove(temp).catch(() => undefined);
+    const clash = e instanceof Deno.errors.AlreadyExists;
+    throw new AtomicWriteError({
+      path: target,
+      reason: clash ? "it already exists (overwrite is false)" : reasonOf(e),
+      exists: clash,
+    });
+  }
+}
+
 /** Writes `data` to `target` atomically (temp file in the same folder, sync, rename). */
 export async function writeFileAtomic(
   target: string,

@@ -19,23 +19,33 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1();
 
+export type DescribeOptions = {
+  /** what to call the whole value when it is the problem (default "value") */
+  readonly root?: string;
+  /** put before each field path (annotations say "field answer: ...") */
+  readonly fieldPrefix?: string;
+  /** how many problems to spell out (default 3) */
+  readonly limit?: number;
+};
+
 /** The first few problems of a failed decode, `path: message` each, joined by "; ". */
-export function describeIssue(issue: SchemaIssue.Issue, limit = 3): string {
+export function describeIssue(issue: SchemaIssue.Issue, options: DescribeOptions = {}): string {
+  const { root = "value", fieldPrefix = "", limit = 3 } = options;
   const issues = formatter(issue).issues;
   const lines = issues.slice(0, limit).map((i) => {
     const path = formatPath((i.path ?? []).map((p) => (typeof p === "object" ? p.key : p)) as PropertyKey[]);
     const message = i.message === "Missing key"
-      ? "missing field"
+      ? "missing"
       : i.message.startsWith("Unexpected key") || i.message.startsWith("Expected no excess")
       ? "unknown field"
       : i.message;
-    return path === "" ? message : `${path}: ${message}`;
+    return path === "" ? `${root}: ${message}` : `${fieldPrefix}${path}: ${message}`;
   });
   const more = issues.length > limit ? `; and ${issues.length - limit} more` : "";
   return lines.join("; ") + more;
 }
 
-export type DecodeOptions = {
+export type DecodeOptions = DescribeOptions & {
   /** refuse keys the schema does not declare (a misspelt field), rather than dropping them */
   readonly exact?: boolean;
 };
@@ -62,8 +72,15 @@ export function decodeSyncResult<S extends Schema.Decoder<unknown>>(
     onExcessProperty: options.exact ? "error" : "ignore",
     reportInput: true,
   });
-  return Result.isSuccess(r) ? Result.succeed(r.success) : Result.fail(describeIssue(r.failure.issue));
+  return Result.isSuccess(r)
+    ? Result.succeed(r.success)
+    : Result.fail(describeIssue(r.failure.issue, options));
 }
 
 /** A non-negative integer: counts, ids, sizes. */
 export const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0));
+
+/** A string with something other than whitespace in it. */
+export const NonBlankString = Schema.String.check(
+  Schema.makeFilter((s: string) => s.trim() !== "" || "Expected a non-empty string"),
+);

@@ -87,14 +87,23 @@ export const isWhitespace = (ch: string) => /^\p{White_Space}$/u.test(ch);
 /** `char::is_ascii_punctuation() || is_punctuation()` as the Bert and Punctuation pre-tokenizers test it. */
 export const isPunctuation = (ch: string) => /^[!-\/:-@\[-`{-~]$/.test(ch) || /^\p{P}$/u.test(ch);
 
-/** A pattern field: `{String: "..."}` is literal, `{Regex: "..."}` a regular expression. */
-// deno-lint-ignore no-explicit-any
-export function patternOf(pattern: any, where: string): RegExp {
-  if (typeof pattern?.String === "string") {
-    return new RegExp(pattern.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
+/**
+ * A pattern field: `{String: "..."}` is literal, `{Regex: "..."}` a regular expression (Oniguruma
+ * syntax in tokenizers; the common subset is JavaScript's). A regex that does not compile throws
+ * a SyntaxError naming `where`.
+ */
+export function patternOf(
+  pattern: { readonly String: string } | { readonly Regex: string },
+  where: string,
+): RegExp {
+  if ("String" in pattern) return new RegExp(pattern.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
+  try {
+    return new RegExp(pattern.Regex, "gu");
+  } catch (e) {
+    throw new SyntaxError(
+      `${where}: the regex ${JSON.stringify(pattern.Regex)} does not compile (${(e as Error).message})`,
+    );
   }
-  if (typeof pattern?.Regex === "string") return new RegExp(pattern.Regex, "gu");
-  throw new Error(`${where}: pattern ${JSON.stringify(pattern)} is neither {String} nor {Regex}`);
 }
 
 /** GPT-2's byte -> printable character table: bytes that print as themselves keep their code. */

@@ -173,7 +173,7 @@ Deno.test("a missing file or a corrupt model fails with a TokenizerError naming 
   assert.match(truncated.message, /truncated\.model: not a SentencePiece ModelProto/);
   await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ model: { type: "Mystery" } }));
   const bad = await Effect.runPromise(Effect.flip(loadHfTokenizer(`${dir}/bad.json`)));
-  assert.match(bad.message, /bad\.json: model type "Mystery" is not supported/);
+  assert.match(bad.message, /bad\.json: model\.type: "Mystery" is not supported/);
 });
 
 Deno.test("byteTokenizer() round-trips any string and keeps ids inside the vocabulary", () => {

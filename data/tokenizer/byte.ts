@@ -9,7 +9,7 @@ const PAD = 0, EOS = 1, BOS = 259, SEP = 260;
 
 export function byteTokenizer(): Tokenizer {
   const encoder = new TextEncoder();
-  const decoder = new TextDecoder("utf-8", { fatal: false });
+  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }); // keep a leading U+FEFF
   return {
     name: "byte",
     vocabSize: 261,

@@ -26,7 +26,7 @@ export function buildDecoder(spec: Decoder | null | undefined): Decode | undefin
     }
     case "ByteLevel": {
       const inverse = new Map(bytesToUnicode().map((ch, b) => [ch, b]));
-      const utf8 = new TextDecoder();
+      const utf8 = new TextDecoder("utf-8", { ignoreBOM: true }); // a leading U+FEFF is text
       return (tokens) => {
         const bytes: number[] = [];
         for (const ch of tokens.join("")) {
@@ -66,7 +66,7 @@ export function buildDecoder(spec: Decoder | null | undefined): Decode | undefin
       return (tokens) => tokens.map((t) => t.replace(re, () => spec.content));
     }
     case "ByteFallback": {
-      const utf8 = new TextDecoder("utf-8", { fatal: true });
+      const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
       return (tokens) => {
         const out: string[] = [];
         let bytes: number[] = [];

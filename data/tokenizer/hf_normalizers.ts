@@ -9,8 +9,13 @@ import type { Normalizer } from "./hf_schema.ts";
 
 export type Normalize = (text: string) => string;
 
-/** Rust's `char::is_control` as tokenizers' BertNormalizer uses it: category C, minus tab/newlines. */
-const isControl = (ch: string) => ch !== "\t" && ch !== "\n" && ch !== "\r" && /^\p{C}$/u.test(ch);
+/**
+ * tokenizers' BertNormalizer `is_control`: `is_other()` of the unicode_categories crate, minus tab and
+ * newlines. That crate's "unassigned" table does not hold the unassigned code points or the
+ * noncharacters (U+FFFF), so in effect it is Cc, Cf and Co, and an unassigned character is kept.
+ */
+const isControl = (ch: string) =>
+  ch !== "\t" && ch !== "\n" && ch !== "\r" && /^[\p{Cc}\p{Cf}\p{Co}]$/u.test(ch);
 
 function isChineseChar(cp: number): boolean {
   return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) ||

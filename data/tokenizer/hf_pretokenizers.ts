@@ -3,17 +3,23 @@
  * segments one by one. `first` tells whether the text is the start of the input (Metaspace's
  * prepend_scheme "first" prepends only there).
  */
-import { bytesToUnicode, isPunctuation, isWhitespace, patternOf, splitOn } from "./hf_split.ts";
+import { bytesToUnicode, isPunctuation, isWhitespace, onigToJs, patternOf, splitOn } from "./hf_split.ts";
 
 import type { PreTokenizer } from "./hf_schema.ts";
 
 export type PreTokenize = (words: readonly string[], first: boolean) => string[];
 
 /** The GPT-2 split pattern that ByteLevel uses when use_regex is true. */
-const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
-/** Rust regex `\w+|[^\w\s]+` with Unicode \w (alphabetic, marks, decimal digits, connectors). */
+const GPT2_PATTERN = new RegExp(
+  onigToJs(String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`),
+  "gu",
+);
+/**
+ * Rust regex `\w+|[^\w\s]+` with the regex crate's Unicode \w (alphabetic, marks, decimal digits,
+ * connectors, joiners) and \s (White_Space: U+FEFF is not a space there).
+ */
 const WHITESPACE_PATTERN =
-  /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\s]+/gu;
+  /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+/gu;
 
 const perWord = (f: (word: string, first: boolean) => string[]): PreTokenize => (words, first) =>
   words.flatMap((w, i) => f(w, first && i === 0));

@@ -56,8 +56,8 @@ function splitAddedTokens(text: string, { byText, pattern }: AddedMatcher): Segm
     let start = m.index!, end = start + m[0].length;
     if (start < last) continue;
     if (token.single_word && (isWordChar(text[start - 1]) || isWordChar(text[end]))) continue;
-    if (token.lstrip) { while (start > last && /\s/u.test(text[start - 1])) start--; }
-    if (token.rstrip) { while (end < text.length && /\s/u.test(text[end])) end++; }
+    if (token.lstrip) { while (start > last && /\p{White_Space}/u.test(text[start - 1])) start--; }
+    if (token.rstrip) { while (end < text.length && /\p{White_Space}/u.test(text[end])) end++; }
     if (start > last) segments.push({ text: text.slice(last, start) });
     segments.push({ id: token.id });
     last = end;

@@ -77,7 +77,7 @@ export function* wireFields(bytes: Uint8Array): Generator<WireField> {
   }
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: false });
+const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 export const asString = (f: WireField): string => f.wire === 2 ? utf8.decode(f.value) : "";
 export const asBytes = (f: WireField): Uint8Array => f.wire === 2 ? f.value : new Uint8Array(0);

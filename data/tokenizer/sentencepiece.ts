@@ -320,7 +320,7 @@ export function sentencePieceTokenizer(
 
   const decode = (ids: ArrayLike<number>): string => {
     checkIds(source, ids, m.pieces.length);
-    const utf8 = new TextDecoder();
+    const utf8 = new TextDecoder("utf-8", { ignoreBOM: true }); // a leading U+FEFF is text, not a mark
     let text = "", pendingBytes: number[] = [], atStart = true;
     const stripLeading = m.addDummyPrefix && !m.treatWhitespaceAsSuffix;
     const emit = (s: string) => {

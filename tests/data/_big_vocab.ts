@@ -1,25 +1,24 @@
 /**
  * Synthetic tokenizers with very large vocabularies, for the load tests and bench/tokenizers.ts:
  * a byte-level BPE tokenizer.json (GPT-2/Qwen2 layout) and a SentencePiece BPE ModelProto, each
- * with `size` entries built by merging random pairs of earlier tokens, so every merge is valid and
- * the files are what a trainer could have produced. Deterministic in `seed`.
+ * with `size` entries: the alphabet, then every token extended by one more character, breadth
+ * first (a trie's order), so each entry is the merge of two earlier ones and no set of seen strings
+ * is needed to build a million of them quickly. `seed` rotates the alphabet, so two seeds give
+ * different vocabularies.
  */
-import { seededUniform } from "../../data/seeded_random.ts";
-import { bytesToUnicode } from "../../data/tokenizer/hf_split.ts";
 import { bytes, message, varint } from "../../formats/proto.ts";
+import { bytesToUnicode } from "../../data/tokenizer/hf_split.ts";
 
-/** Tokens built from `alphabet` by merging pairs: [tokens, merges as pairs]. */
+/** Tokens built from `alphabet`: [tokens, merges as pairs]. */
 function grow(alphabet: readonly string[], size: number, seed: number): [string[], [string, string][]] {
-  const rand = seededUniform(seed);
-  const tokens = [...alphabet], seen = new Set(tokens), merges: [string, string][] = [];
-  // mostly short pieces, as real vocabularies have, and now and then a long one
-  while (tokens.length < size) {
-    const pick = () => tokens[Math.floor(rand() ** 2 * tokens.length)];
-    const a = pick(), b = pick(), t = a + b;
-    if (t.length > 24 || seen.has(t)) continue;
-    seen.add(t);
-    tokens.push(t);
-    merges.push([a, b]);
+  const k = seed % alphabet.length;
+  const letters = [...alphabet.slice(k), ...alphabet.slice(0, k)];
+  const tokens = [...letters], merges: [string, string][] = [];
+  for (let parent = 0; tokens.length < size; parent++) {
+    for (let c = 0; c < letters.length && tokens.length < size; c++) {
+      tokens.push(tokens[parent] + letters[c]);
+      merges.push([tokens[parent], letters[c]]);
+    }
   }
   return [tokens, merges];
 }

@@ -52,25 +52,28 @@ export type MediaInfo = {
  * the wrong JSON type (a broken or impostor ffprobe) is a DecodeError naming it.
  */
 const ProbeStream = Schema.Struct({
-  index: Schema.optional(NonNegativeInt),
-  codec_type: Schema.optional(Schema.String),
-  codec_name: Schema.optional(Schema.String),
-  width: Schema.optional(NonNegativeInt),
-  height: Schema.optional(NonNegativeInt),
-  sample_aspect_ratio: Schema.optional(Schema.String),
-  avg_frame_rate: Schema.optional(Schema.String),
-  r_frame_rate: Schema.optional(Schema.String),
-  sample_rate: Schema.optional(Schema.String),
-  channels: Schema.optional(NonNegativeInt),
-  duration: Schema.optional(Schema.String),
-  nb_frames: Schema.optional(Schema.String),
-  disposition: Schema.optional(Schema.Struct({ attached_pic: Schema.optional(Schema.Int) })),
-  tags: Schema.optional(Schema.Struct({ DURATION: Schema.optional(Schema.String) })),
+  index: Schema.optionalKey(NonNegativeInt),
+  codec_type: Schema.optionalKey(Schema.String),
+  codec_name: Schema.optionalKey(Schema.String),
+  width: Schema.optionalKey(NonNegativeInt),
+  height: Schema.optionalKey(NonNegativeInt),
+  sample_aspect_ratio: Schema.optionalKey(Schema.String),
+  avg_frame_rate: Schema.optionalKey(Schema.String),
+  r_frame_rate: Schema.optionalKey(Schema.String),
+  sample_rate: Schema.optionalKey(Schema.String),
+  channels: Schema.optionalKey(NonNegativeInt),
+  duration: Schema.optionalKey(Schema.String),
+  nb_frames: Schema.optionalKey(Schema.String),
+  disposition: Schema.optionalKey(Schema.Struct({ attached_pic: Schema.optionalKey(Schema.Int) })),
+  tags: Schema.optionalKey(Schema.Struct({ DURATION: Schema.optionalKey(Schema.String) })),
 });
 const ProbeJson = Schema.Struct({
-  streams: Schema.optional(Schema.Array(ProbeStream)),
-  format: Schema.optional(
-    Schema.Struct({ format_name: Schema.optional(Schema.String), duration: Schema.optional(Schema.String) }),
+  streams: Schema.optionalKey(Schema.Array(ProbeStream)),
+  format: Schema.optionalKey(
+    Schema.Struct({
+      format_name: Schema.optionalKey(Schema.String),
+      duration: Schema.optionalKey(Schema.String),
+    }),
   ),
 });
 type ProbeStream = typeof ProbeStream.Type;

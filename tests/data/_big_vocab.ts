@@ -60,6 +60,20 @@ export function bigByteLevelBpe(size: number, seed = 1): string {
   });
 }
 
+/** A SentencePiece ModelProto from its pieces ([text, score, type]) and trainer options. */
+export function sentencePieceModel(
+  pieces: readonly (readonly [string, number, number])[],
+  trainer: { readonly modelType?: number; readonly byteFallback?: boolean } = {},
+  charsmap?: Uint8Array,
+): Uint8Array {
+  const spec = message(
+    varint(3, trainer.modelType ?? 2),
+    trainer.byteFallback ? varint(35, 1) : new Uint8Array(0),
+  );
+  const normalizer = charsmap ? [bytes(3, message(bytes(2, charsmap)))] : [];
+  return message(pieces.map(([t, score, type]) => piece(t, score, type)), bytes(2, spec), normalizer);
+}
+
 /** A SentencePiece BPE ModelProto with `size` pieces (<unk>, <s>, </s>, then merged pieces). */
 export function bigSentencePieceBpe(size: number, seed = 1): Uint8Array {
   const letters = ["\u2581", ..."abcdefghijklmnopqrstuvwxyz.,ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"];

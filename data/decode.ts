@@ -10,7 +10,7 @@
 import { Effect, Stream } from "effect";
 import type { ChildProcessSpawner } from "effect/process";
 import type { Clip } from "./types.ts";
-import { BadMediaConfig, type DecodeError, type MediaError, NoAudioTrack, NoVideoStream } from "./errors.ts";
+import { BadMediaConfig, DecodeError, type MediaError, NoAudioTrack, NoVideoStream } from "./errors.ts";
 import { fixedRecords, processStdout, QUIET_ARGS, readBytes, STRICT_ARGS } from "./ffmpeg.ts";
 import { type MediaInfo, probeMedia } from "./probe.ts";
 import { LOG_MEL_DEFAULTS, logMel, type LogMelOptions, logMelProblem, samplesForColumns } from "./logmel.ts";
@@ -59,6 +59,7 @@ export function decodeClip(path: string, options: DecodeOptions): Effect.Effect<
     const info = yield* probeMedia(path);
     if (!info.video && o.requireVideo) return yield* new NoVideoStream({ file: path, streams: info.streams });
     if (!info.audio && o.requireAudio) return yield* new NoAudioTrack({ file: path, streams: info.streams });
+    yield* startWithin(info, o);
     const spanS = o.sampling === "fps" ? o.N / o.fps : yield* uniformSpan(info, o);
     const [frames, samples] = yield* Effect.all([
       info.video ? decodeFrameBytes(info, o, spanS) : Effect.succeed({ bytes: new Uint8Array(0), length: 0 }),
@@ -68,6 +69,7 @@ export function decodeClip(path: string, options: DecodeOptions): Effect.Effect<
     const decodedFrames = info.video
       ? Math.floor(frames.length / frameBytes)
       : audioCoveredFrames(samples, o, spanS);
+    if (info.video) yield* checkNotTruncated(info, o, spanS, decodedFrames);
     const video = new Float32Array(o.N * frameBytes); // [N, H, W, 3]; padding (and audio-only) stays 0
     if (info.video) { for (let i = 0; i < decodedFrames * frameBytes; i++) video[i] = frames.bytes[i] / 255; }
     const mediaMask = new Uint8Array(o.N).fill(1, 0, decodedFrames);
@@ -110,6 +112,7 @@ export function decodeFrames(
     const o = yield* resolveOptions({ ...options, frames: options.frames ?? 1 }, { spectrogram: false });
     const info = yield* probeMedia(path);
     if (!info.video) return yield* new NoVideoStream({ file: path, streams: info.streams });
+    yield* startWithin(info, o);
     const limit = options.frames === undefined ? [] : ["-frames:v", String(o.N)];
     const args = videoArgs(info, o, `fps=${o.fps}:start_time=0`, limit);
     return fixedRecords(processStdout("ffmpeg", args, path), o.H * o.W * 3).pipe(
@@ -133,10 +136,30 @@ function resolveOptions(
         });
       }
     }
-    if (!(fps > 0)) return yield* new BadMediaConfig({ option: "fps", reason: `must be > 0, got ${fps}` });
+    if (!(fps > 0 && Number.isFinite(fps))) {
+      return yield* new BadMediaConfig({ option: "fps", reason: `must be a finite number > 0, got ${fps}` });
+    }
     const startS = options.startS ?? 0;
-    if (!(startS >= 0)) {
-      return yield* new BadMediaConfig({ option: "startS", reason: `must be >= 0, got ${startS}` });
+    if (!(startS >= 0 && Number.isFinite(startS))) {
+      return yield* new BadMediaConfig({
+        option: "startS",
+        reason: `must be a finite number >= 0, got ${startS}`,
+      });
+    }
+    const sampling = options.sampling ?? "fps";
+    if (sampling !== "fps" && sampling !== "uniform") {
+      return yield* new BadMediaConfig({
+        option: "sampling",
+        reason: `must be "fps" or "uniform", got ${JSON.stringify(sampling)}`,
+      });
+    }
+    for (const k of ["requireAudio", "requireVideo"] as const) {
+      if (options[k] !== undefined && typeof options[k] !== "boolean") {
+        return yield* new BadMediaConfig({
+          option: k,
+          reason: `must be true or false, got ${JSON.stringify(options[k])}`,
+        });
+      }
     }
     const mel: LogMelOptions = { ...LOG_MEL_DEFAULTS, ...options.logMel };
     const bad = logMelProblem(mel);
@@ -147,7 +170,7 @@ function resolveOptions(
       N: options.frames,
       H: options.height,
       W: options.width,
-      sampling: options.sampling ?? "fps",
+      sampling,
       fps,
       startS,
       requireAudio: options.requireAudio ?? false,
@@ -156,6 +179,43 @@ function resolveOptions(
       columnsPerFrame: r,
     };
   });
+}
+
+/** Fails when `startS` is at or past the end of the file: every frame would be padding. */
+function startWithin(info: MediaInfo, o: Resolved): Effect.Effect<void, BadMediaConfig> {
+  if (o.startS === 0 || !(o.startS >= info.durationS)) return Effect.void;
+  return Effect.fail(
+    new BadMediaConfig({
+      option: "startS",
+      reason: `${o.startS} s is past the end of ${info.file} (${info.durationS} s)`,
+    }),
+  );
+}
+
+/**
+ * Fails when ffmpeg decoded fewer frames than the container says the span holds: a file cut short
+ * (an interrupted download) whose header still claims its full length. Two frames, or 2%, of slack
+ * absorb the rounding of the fps filter at the end of a stream.
+ */
+function checkNotTruncated(
+  info: MediaInfo,
+  o: Resolved,
+  spanS: number,
+  decoded: number,
+): Effect.Effect<void, DecodeError> {
+  const claimedS = info.video!.claimedS;
+  if (!Number.isFinite(claimedS)) return Effect.void;
+  const rate = o.sampling === "fps" ? o.fps : o.N / spanS;
+  const expected = Math.min(o.N, Math.floor((claimedS - o.startS) * rate + 1e-6));
+  if (decoded >= expected - Math.max(2, Math.ceil(0.02 * expected))) return Effect.void;
+  return Effect.fail(
+    new DecodeError({
+      file: info.file,
+      reason:
+        `truncated: the container claims ${claimedS.toFixed(3)} s of video, so ${expected} frames from ` +
+        `${o.startS} s at ${Number(rate.toFixed(4))} fps, but only ${decoded} could be decoded`,
+    }),
+  );
 }
 
 /** Seconds covered by "uniform" sampling: the rest of the clip after startS. */

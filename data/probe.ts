@@ -3,11 +3,12 @@
  * first audio stream, and the duration. Probing first turns "no such file", "not media at all" and
  * "no video stream" into typed errors before any decoder starts.
  */
-import { Effect } from "effect";
+import { Effect, Schema } from "effect";
 import type { ChildProcessSpawner } from "effect/process";
 import { stat } from "node:fs/promises";
 import { DecodeError, MissingMedia } from "./errors.ts";
 import { processText, QUIET_ARGS } from "./ffmpeg.ts";
+import { decodeAt, NonNegativeInt } from "./schema_decode.ts";
 
 export type VideoStreamInfo = {
   /** stream index in the container, for `-map 0:<index>` */
@@ -19,6 +20,11 @@ export type VideoStreamInfo = {
   readonly sampleAspect: number;
   /** average frame rate, NaN when the container does not say */
   readonly fps: number;
+  /**
+   * seconds of video the container claims (stream duration, frame count / rate, matroska's DURATION
+   * tag), NaN when it claims none: what a truncated file is measured against
+   */
+  readonly claimedS: number;
 };
 
 export type AudioStreamInfo = {
@@ -40,24 +46,37 @@ export type MediaInfo = {
   readonly streams: readonly string[];
 };
 
-type ProbeStream = {
-  readonly index?: number;
-  readonly codec_type?: string;
-  readonly codec_name?: string;
-  readonly width?: number;
-  readonly height?: number;
-  readonly sample_aspect_ratio?: string;
-  readonly avg_frame_rate?: string;
-  readonly r_frame_rate?: string;
-  readonly sample_rate?: string;
-  readonly channels?: number;
-  readonly duration?: string;
-  readonly disposition?: { readonly attached_pic?: number };
-};
-type ProbeJson = {
-  readonly streams?: readonly ProbeStream[];
-  readonly format?: { readonly format_name?: string; readonly duration?: string };
-};
+/**
+ * The part of `ffprobe -print_format json -show_format -show_streams` read here. Numbers that
+ * ffprobe prints as strings (durations, rates) stay strings and are parsed where used; a field of
+ * the wrong JSON type (a broken or impostor ffprobe) is a DecodeError naming it.
+ */
+const ProbeStream = Schema.Struct({
+  index: Schema.optionalKey(NonNegativeInt),
+  codec_type: Schema.optionalKey(Schema.String),
+  codec_name: Schema.optionalKey(Schema.String),
+  width: Schema.optionalKey(NonNegativeInt),
+  height: Schema.optionalKey(NonNegativeInt),
+  sample_aspect_ratio: Schema.optionalKey(Schema.String),
+  avg_frame_rate: Schema.optionalKey(Schema.String),
+  r_frame_rate: Schema.optionalKey(Schema.String),
+  sample_rate: Schema.optionalKey(Schema.String),
+  channels: Schema.optionalKey(NonNegativeInt),
+  duration: Schema.optionalKey(Schema.String),
+  nb_frames: Schema.optionalKey(Schema.String),
+  disposition: Schema.optionalKey(Schema.Struct({ attached_pic: Schema.optionalKey(Schema.Int) })),
+  tags: Schema.optionalKey(Schema.Struct({ DURATION: Schema.optionalKey(Schema.String) })),
+});
+const ProbeJson = Schema.Struct({
+  streams: Schema.optionalKey(Schema.Array(ProbeStream)),
+  format: Schema.optionalKey(
+    Schema.Struct({
+      format_name: Schema.optionalKey(Schema.String),
+      duration: Schema.optionalKey(Schema.String),
+    }),
+  ),
+});
+type ProbeStream = typeof ProbeStream.Type;
 
 /** Fails with MissingMedia unless `file` is an existing regular file. */
 export function requireFile(file: string): Effect.Effect<void, MissingMedia> {
@@ -80,14 +99,20 @@ export function probeMedia(
     const args = [...QUIET_ARGS, "-print_format", "json", "-show_format", "-show_streams", "--", file];
     const text = yield* processText("ffprobe", args.filter((a) => a !== "-nostdin"), file);
     const json = yield* Effect.try({
-      try: () => JSON.parse(text) as ProbeJson,
+      try: () => JSON.parse(text) as unknown,
       catch: () => new DecodeError({ file, reason: "ffprobe printed no valid JSON" }),
     });
     return yield* parseProbe(file, json);
   });
 }
 
-function parseProbe(file: string, json: ProbeJson): Effect.Effect<MediaInfo, DecodeError> {
+/** MediaInfo from ffprobe's parsed JSON output; a field of the wrong type is a DecodeError naming it. */
+export function parseProbe(file: string, raw: unknown): Effect.Effect<MediaInfo, DecodeError> {
+  return decodeAt(ProbeJson, raw, (d) => new DecodeError({ file, reason: `unexpected ffprobe JSON: ${d}` }))
+    .pipe(Effect.flatMap((json) => mediaInfo(file, json)));
+}
+
+function mediaInfo(file: string, json: typeof ProbeJson.Type): Effect.Effect<MediaInfo, DecodeError> {
   const streams = json.streams ?? [];
   if (!json.format || streams.length === 0) {
     return Effect.fail(new DecodeError({ file, reason: "ffprobe found no media streams" }));
@@ -104,6 +129,7 @@ function parseProbe(file: string, json: ProbeJson): Effect.Effect<MediaInfo, Dec
     height: v.height ?? 0,
     sampleAspect: ratio(v.sample_aspect_ratio, ":") || 1,
     fps: ratio(v.avg_frame_rate, "/") || ratio(v.r_frame_rate, "/"),
+    claimedS: claimedVideoSeconds(v, streams.length === 1 ? json.format.duration : undefined),
   };
   if (video && (video.width <= 0 || video.height <= 0)) {
     return Effect.fail(new DecodeError({ file, reason: `video stream ${video.index} has no frame size` }));
@@ -124,6 +150,23 @@ function parseProbe(file: string, json: ProbeJson): Effect.Effect<MediaInfo, Dec
       `${s.index}:${s.codec_type}/${s.codec_name}${s.disposition?.attached_pic ? " (cover art)" : ""}`
     ),
   });
+}
+
+/**
+ * The longest video duration the container states: the stream's duration, its frame count over its
+ * rate (AVI headers keep the count of a file cut short), matroska's DURATION tag, and the container's
+ * duration when the video is its only stream (otherwise that may be the audio's).
+ */
+function claimedVideoSeconds(v: ProbeStream, containerDuration: string | undefined): number {
+  const fps = ratio(v.avg_frame_rate, "/") || ratio(v.r_frame_rate, "/");
+  const tag = /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(v.tags?.DURATION ?? "");
+  const claims = [
+    Number(v.duration),
+    Number(v.nb_frames) / fps,
+    tag ? Number(tag[1]) * 3600 + Number(tag[2]) * 60 + Number(tag[3]) : NaN,
+    Number(containerDuration),
+  ].filter((d) => Number.isFinite(d) && d > 0);
+  return claims.length > 0 ? Math.max(...claims) : NaN;
 }
 
 /** "30000/1001" -> 29.97; "0/0", "N/A" or missing -> NaN. */

@@ -9,8 +9,9 @@
  */
 import { Effect, Stream } from "effect";
 import type { ChildProcessSpawner } from "effect/process";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { cleanStaleTemps, commitFile, tempPath, writeFileAtomic } from "../formats/atomic_write.ts";
 import { BadMediaConfig, RenderError } from "./errors.ts";
 import { processStdout, QUIET_ARGS } from "./ffmpeg.ts";
 import { vocabularyOf } from "./tokenizer/word.ts";
@@ -194,8 +195,14 @@ export function syntheticQuestions(scene: SyntheticScene): QAPair[] {
 /** Every word the four question templates and their answers can use: the task's closed vocabulary. */
 export function syntheticVocabulary(): string[] {
   const texts = [
-    "what colour was the square first?", "which pitch was heard?", "what colour was the square when the tone played?",
-    "did the square turn before the tone?", "yes", "no", ...PALETTE.map((c) => c.name), ...PITCHES.map((p) => p.name),
+    "what colour was the square first?",
+    "which pitch was heard?",
+    "what colour was the square when the tone played?",
+    "did the square turn before the tone?",
+    "yes",
+    "no",
+    ...PALETTE.map((c) => c.name),
+    ...PITCHES.map((p) => p.name),
   ];
   return vocabularyOf(texts);
 }
@@ -246,27 +253,39 @@ export function renderArgs(
   ];
 }
 
-/** Renders `scene` to `path`. Written under a temporary name and renamed, so no partial clip is left. */
+/**
+ * Renders `scene` to `path`: ffmpeg writes a temporary file beside it, which is synced and renamed
+ * once complete, so `path` is never a partial clip; on failure or interruption the temp is removed.
+ */
 export function renderScene(
   scene: SyntheticScene,
   path: string,
   config: SyntheticConfig = SYNTHETIC_DEFAULTS,
 ): Effect.Effect<void, RenderError, ChildProcessSpawner.ChildProcessSpawner> {
-  const partial = `${path}.partial`;
-  return processStdout("ffmpeg", renderArgs(scene, partial, config), path).pipe(
-    Stream.runDrain,
-    Effect.mapError((e) => new RenderError({ file: path, reason: e.reason })),
-    Effect.andThen(fsStep(path, () => rename(partial, path))),
-    Effect.onExit((exit) =>
-      exit._tag === "Success" ? Effect.void : Effect.promise(() => rm(partial, { force: true }))
-    ),
-  );
+  return Effect.suspend(() => {
+    const partial = tempPath(path);
+    // progress on stdout, read by us: if this process dies (SIGKILL), ffmpeg's next progress write
+    // fails and it stops, rather than finishing a temp file nobody will rename
+    const args = ["-progress", "pipe:1", "-stats_period", "0.05", ...renderArgs(scene, partial, config)];
+    return processStdout("ffmpeg", args, path).pipe(
+      Stream.runDrain,
+      Effect.mapError((e) => new RenderError({ file: path, reason: e.reason })),
+      Effect.andThen(fsStep(path, () => commitFile(partial, path))),
+      Effect.onExit((exit) =>
+        exit._tag === "Success" ? Effect.void : Effect.promise(() => rm(partial, { force: true }))
+      ),
+    );
+  });
 }
 
 /**
  * Renders clips `startIndex, startIndex + 1, ...` of the set drawn from `seed` into `dir`: `<id>.mp4`
  * and `<id>.json` (scene + questions) each. `count` clips, or an unbounded training stream when omitted.
  * `concurrency` renders run at once; the order of the stream is the order of the indices.
+ *
+ * Both files are written under temporary names and renamed (the JSON after the clip, so a truth file
+ * always has its clip); when the JSON cannot be written the clip is removed too. Temporary files a
+ * killed earlier run left in `dir` are removed first.
  */
 export function synthetic(
   dir: string,
@@ -291,10 +310,17 @@ export function synthetic(
       const questions = syntheticQuestions(scene);
       yield* renderScene(scene, path, config);
       const truth = JSON.stringify({ scene, questions, config, video: path }, null, 2);
-      yield* fsStep(truthPath, () => writeFile(truthPath, truth));
+      yield* fsStep(truthPath, () => writeFileAtomic(truthPath, truth)).pipe(
+        Effect.tapError(() => Effect.promise(() => rm(path, { force: true }))),
+      );
       return { scene, path, truthPath, questions };
     });
-  return Stream.fromEffectDrain(fsStep(dir, () => mkdir(dir, { recursive: true }))).pipe(
+  const owns = (target: string) => /\.(mp4|json)$/.test(target);
+  const prepare = fsStep(dir, async () => {
+    await mkdir(dir, { recursive: true });
+    await cleanStaleTemps(dir, owns);
+  });
+  return Stream.fromEffectDrain(prepare).pipe(
     Stream.concat(options.count === 0 ? Stream.empty : indices),
     Stream.mapEffect(render, { concurrency: options.concurrency ?? 1 }),
   );

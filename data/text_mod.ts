@@ -51,4 +51,12 @@ export {
   type TFRecordOptions,
   writeTFRecords,
 } from "./tfrecords.ts";
+export {
+  listShards,
+  MANIFEST_FORMAT,
+  readManifest,
+  ShardListError,
+  type ShardListing,
+  ShardManifest,
+} from "./shard_manifest.ts";
 export { splitWords, vocabularyOf, wordTokenizer } from "./tokenizer/word.ts";

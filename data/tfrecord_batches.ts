@@ -1,5 +1,6 @@
 /**
- * Training batches read back from the TFRecord shards tfrecords.ts writes (float video): every
+ * Training batches read back from the TFRecord shards tfrecords.ts writes (float video; the shards its
+ * manifest lists, shard_manifest.ts): every
  * record is kept in memory as bytes and decoded when its batch is asked for. Batches are a pure
  * function of the step: each epoch visits every example once in an order seeded by (seed, epoch),
  * and the last partial batch of an epoch is filled from the next epoch, so every batch has B rows
@@ -11,6 +12,7 @@
 import { Data, Effect } from "effect";
 import { decodeExample, decodeRecords, type Feature } from "../formats/tfrecord.ts";
 import { stack } from "./batch.ts";
+import { listShards } from "./shard_manifest.ts";
 import { seededUniform } from "./seeded_random.ts";
 import type { Batch, Example } from "./types.ts";
 
@@ -94,16 +96,14 @@ export async function tfrecordBatches(
   layout: ShardLayout,
   o: { readonly batchSize: number; readonly seed: number },
 ): Promise<(step: number) => Batch> {
-  const files: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith(".tfrecord")) files.push(e.name);
-  } catch (e) {
-    throw new ShardReadError({ path: dir, reason: (e as Error).message });
-  }
-  files.sort();
+  // Exactly the shards of the folder's last complete write (its manifest), never leftovers beside them.
+  const listing = await Effect.runPromise(listShards(dir).pipe(Effect.match({
+    onFailure: (e) => ({ error: e.reason, shards: [] as readonly string[] }),
+    onSuccess: (l) => ({ error: undefined, shards: l.shards }),
+  })));
+  if (listing.error !== undefined) throw new ShardReadError({ path: dir, reason: listing.error });
   const records: { file: string; bytes: Uint8Array }[] = [];
-  for (const name of files) {
-    const path = `${dir}/${name}`;
+  for (const path of listing.shards) {
     try {
       for (const bytes of decodeRecords(await Deno.readFile(path))) records.push({ file: path, bytes });
     } catch (e) {

@@ -1,11 +1,14 @@
 /**
  * What the annotation loaders produce: one plain record per question or labelled clip, pointing at
  * its video under a video-root folder, plus `BadAnnotation`, the typed error for a row that cannot
- * be read (it names the file and the 1-based line).
+ * be read (it names the file and the 1-based line). Rows are decoded by `Schema`, so a field of the
+ * wrong type is named with what was expected and found, and a video id never reaches outside the
+ * video root.
  */
-import { Data, Effect } from "effect";
+import { Data, Effect, Schema } from "effect";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { extname, join, relative } from "node:path";
+import { extname, isAbsolute, join, normalize, relative, sep } from "node:path";
+import { decodeAt, NonBlankString } from "../schema_decode.ts";
 
 export type Source = { readonly file: string; readonly line: number };
 
@@ -60,7 +63,25 @@ export const readText = (file: string): Effect.Effect<string, BadAnnotation> =>
 const MEDIA_EXTENSIONS = new Set([".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v", ".wav", ".flac", ".mp3"]);
 
 /** Finds a dataset's video files by id, wherever they sit under the root (Kinetics nests by class). */
-export type VideoIndex = { readonly root: string; readonly resolve: (...candidates: string[]) => string };
+export type VideoIndex = {
+  readonly root: string;
+  /**
+   * The first candidate found under the root wins; otherwise `<root>/<first>.mp4`, which decoding
+   * reports missing. A candidate that would lead outside the root (`../..`, an absolute path) fails.
+   */
+  readonly resolve: (
+    source: Source,
+    field: string,
+    ...candidates: string[]
+  ) => Effect.Effect<string, BadAnnotation>;
+};
+
+/** Whether `id` names a path inside the root: relative, no `..` above it, no NUL byte. */
+function staysInside(root: string, id: string): boolean {
+  if (id.includes("\0") || isAbsolute(id) || /^[A-Za-z]:[\\/]/.test(id)) return false;
+  const rel = relative(root, normalize(join(root, id)));
+  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
 
 export function indexVideos(root: string): Effect.Effect<VideoIndex, BadAnnotation> {
   return Effect.tryPromise({
@@ -94,14 +115,22 @@ export function indexVideos(root: string): Effect.Effect<VideoIndex, BadAnnotati
     }
     return {
       root,
-      // the first candidate found wins; otherwise `<root>/<first>.mp4`, which decoding reports missing
-      resolve: (...candidates: string[]) => {
+      resolve: (source: Source, field: string, ...candidates: string[]) => {
+        const outside = candidates.find((c) => !staysInside(root, c));
+        if (outside !== undefined) {
+          return Effect.fail(
+            new BadAnnotation({
+              ...source,
+              reason: `field ${field} ${JSON.stringify(outside)} leads outside the video root ${root}`,
+            }),
+          );
+        }
         for (const c of candidates) {
           const hit = byStem.get(c);
-          if (hit !== undefined) return hit;
+          if (hit !== undefined) return Effect.succeed(hit);
         }
         const first = candidates[0];
-        return join(root, extname(first) ? first : `${first}.mp4`);
+        return Effect.succeed(join(root, extname(first) ? first : `${first}.mp4`));
       },
     };
   }));
@@ -179,19 +208,25 @@ export function parseJsonArray(
   );
 }
 
-/** A required non-empty string field of a JSON entry (numbers are accepted and printed). */
-export function stringField(
+/**
+ * A text field of a JSON entry: a non-blank string (trimmed), or a finite number printed as text,
+ * since the released files number their videos and questions (`"video_id": 7010`).
+ */
+export const TextField = Schema.Union([NonBlankString, Schema.Finite]).annotate({
+  expected: "a non-empty string or a number",
+});
+
+/** A text field's value as the loaders keep it. */
+export const text = (v: string | number): string => typeof v === "number" ? String(v) : v.trim();
+
+/** Decodes one JSON entry or CSV record; a mismatch names the field, the expected type and the value. */
+export function decodeEntry<S extends Schema.Decoder<unknown>>(
+  schema: S,
   entry: unknown,
-  key: string,
   source: Source,
-): Effect.Effect<string, BadAnnotation> {
-  const value = typeof entry === "object" && entry !== null
-    ? (entry as Record<string, unknown>)[key]
-    : undefined;
-  if (typeof value === "string" && value.trim() !== "") return Effect.succeed(value.trim());
-  if (typeof value === "number" && Number.isFinite(value)) return Effect.succeed(String(value));
-  const got = value === undefined ? "it is missing" : `got ${JSON.stringify(value)}`;
-  return Effect.fail(
-    new BadAnnotation({ ...source, reason: `field "${key}" must be a non-empty string, ${got}` }),
-  );
+): Effect.Effect<S["Type"], BadAnnotation> {
+  return decodeAt(schema, entry, (reason) => new BadAnnotation({ ...source, reason }), {
+    root: "entry",
+    fieldPrefix: "field ",
+  });
 }

@@ -47,7 +47,7 @@ export function loadClassificationCsv(
         kind: "classification",
         id: n === 0 ? videoId : `${videoId}#${n}`,
         videoId,
-        video: index.resolve(videoId),
+        video: yield* index.resolve({ file: files.annotations, line }, videoColumn, videoId),
         label,
         labelIndex: k,
         source: { file: files.annotations, line },

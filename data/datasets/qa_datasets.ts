@@ -4,17 +4,44 @@
  * answer JSON lists joined by question_id) and NExT-QA (CSV; multiple choice when a0..a4 exist).
  * Every row is checked; the first unreadable one fails the load with a `BadAnnotation`.
  */
-import { Effect } from "effect";
+import { Effect, Schema } from "effect";
 import {
   BadAnnotation,
+  decodeEntry,
   indexVideos,
   parseJsonArray,
   type QaItem,
   readText,
   type Source,
-  stringField,
+  text,
+  TextField,
 } from "./annotation.ts";
 import { parseCsv } from "./csv.ts";
+import { NonBlankString } from "../schema_decode.ts";
+
+const MsrvttEntry = Schema.Struct({
+  video_id: TextField,
+  question: TextField,
+  answer: TextField,
+  id: Schema.optionalKey(TextField),
+});
+const ActivityNetAnswer = Schema.Struct({
+  question_id: TextField,
+  answer: TextField,
+  type: Schema.optionalKey(TextField),
+});
+const ActivityNetQuestion = Schema.Struct({
+  question_id: TextField,
+  video_name: TextField,
+  question: TextField,
+});
+const NextQaRecord = Schema.Struct({
+  video: NonBlankString,
+  question: NonBlankString,
+  answer: NonBlankString,
+  qid: NonBlankString,
+  type: Schema.optionalKey(Schema.String),
+});
 
 export type QaFiles = { readonly annotations: string; readonly videoRoot: string };
 
@@ -26,20 +53,17 @@ export function loadMsrvttQa(files: QaFiles): Effect.Effect<QaItem[], BadAnnotat
     const items: QaItem[] = [];
     for (let i = 0; i < entries.length; i++) {
       const source: Source = { file: files.annotations, line: lines[i] ?? 0 };
-      const rawVideo = yield* stringField(entries[i], "video_id", source);
+      const entry = yield* decodeEntry(MsrvttEntry, entries[i], source);
+      const rawVideo = text(entry.video_id);
       // the released files number videos (7010); the clips are named video7010.mp4
       const videoId = /^\d+$/.test(rawVideo) ? `video${rawVideo}` : rawVideo;
-      const question = yield* stringField(entries[i], "question", source);
-      const answer = yield* stringField(entries[i], "answer", source);
-      const entry = entries[i] as Record<string, unknown>;
-      const id = entry.id !== undefined ? String(entry.id) : `${videoId}#${i}`;
       items.push({
         kind: "qa",
-        id,
+        id: entry.id !== undefined ? text(entry.id) : `${videoId}#${i}`,
         videoId,
-        video: index.resolve(videoId, rawVideo),
-        question,
-        answer,
+        video: yield* index.resolve(source, "video_id", videoId, rawVideo),
+        question: text(entry.question),
+        answer: text(entry.answer),
         source,
       });
     }
@@ -64,23 +88,24 @@ export function loadActivityNetQa(files: ActivityNetQaFiles): Effect.Effect<QaIt
     const answers = new Map<string, { answer: string; type?: string }>();
     for (let i = 0; i < a.entries.length; i++) {
       const source: Source = { file: files.answers, line: a.lines[i] ?? 0 };
-      const qid = yield* stringField(a.entries[i], "question_id", source);
+      const entry = yield* decodeEntry(ActivityNetAnswer, a.entries[i], source);
+      const qid = text(entry.question_id);
       if (answers.has(qid)) {
         return yield* new BadAnnotation({ ...source, reason: `question_id ${qid} is answered twice` });
       }
-      const type = (a.entries[i] as Record<string, unknown>).type;
       answers.set(qid, {
-        answer: yield* stringField(a.entries[i], "answer", source),
-        type: type === undefined ? undefined : String(type),
+        answer: text(entry.answer),
+        type: entry.type === undefined ? undefined : text(entry.type),
       });
     }
     const q = yield* parseJsonArray(files.questions, yield* readText(files.questions));
     const items: QaItem[] = [];
     for (let i = 0; i < q.entries.length; i++) {
       const source: Source = { file: files.questions, line: q.lines[i] ?? 0 };
-      const qid = yield* stringField(q.entries[i], "question_id", source);
-      const videoName = yield* stringField(q.entries[i], "video_name", source);
-      const question = yield* stringField(q.entries[i], "question", source);
+      const entry = yield* decodeEntry(ActivityNetQuestion, q.entries[i], source);
+      const qid = text(entry.question_id),
+        videoName = text(entry.video_name),
+        question = text(entry.question);
       const answer = answers.get(qid);
       if (answer === undefined) {
         return yield* new BadAnnotation({
@@ -88,7 +113,7 @@ export function loadActivityNetQa(files: ActivityNetQaFiles): Effect.Effect<QaIt
           reason: `question_id ${qid} has no answer in ${files.answers}`,
         });
       }
-      const video = index.resolve(`v_${videoName}`, videoName);
+      const video = yield* index.resolve(source, "video_name", `v_${videoName}`, videoName);
       items.push({
         kind: "qa",
         id: qid,
@@ -121,6 +146,7 @@ export function loadNextQa(files: QaFiles): Effect.Effect<QaItem[], BadAnnotatio
     const items: QaItem[] = [];
     for (const { line, fields } of records) {
       const source: Source = { file: files.annotations, line };
+      yield* decodeEntry(NextQaRecord, fields, source);
       const choiceColumns = ["a0", "a1", "a2", "a3", "a4"].filter((c) => c in fields);
       let answer = fields.answer, choices: string[] | undefined, answerIndex: number | undefined;
       if (choiceColumns.length > 0) {
@@ -141,7 +167,7 @@ export function loadNextQa(files: QaFiles): Effect.Effect<QaItem[], BadAnnotatio
         kind: "qa",
         id: `${videoId}_${fields.qid}`,
         videoId,
-        video: index.resolve(videoId),
+        video: yield* index.resolve(source, "video", videoId),
         question: fields.question,
         answer,
         choices,

@@ -2,14 +2,14 @@
  * A tokenizer that needs no files: one id per UTF-8 byte, in ByT5's layout (PAD 0, EOS 1, UNK 2,
  * byte b at b + 3), with BOS and SEP appended after the bytes. Any string round-trips exactly.
  */
-import type { Tokenizer } from "./tokenizer.ts";
+import { checkIds, type Tokenizer } from "./tokenizer.ts";
 
 const BYTE_OFFSET = 3;
 const PAD = 0, EOS = 1, BOS = 259, SEP = 260;
 
 export function byteTokenizer(): Tokenizer {
   const encoder = new TextEncoder();
-  const decoder = new TextDecoder("utf-8", { fatal: false });
+  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }); // keep a leading U+FEFF
   return {
     name: "byte",
     vocabSize: 261,
@@ -21,6 +21,7 @@ export function byteTokenizer(): Tokenizer {
       return ids;
     },
     decode: (ids) => {
+      checkIds("byte", ids, 261);
       const bytes: number[] = [];
       for (let i = 0; i < ids.length; i++) {
         const b = ids[i] - BYTE_OFFSET;

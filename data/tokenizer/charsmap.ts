@@ -99,5 +99,5 @@ export function applyCharsmap(map: Charsmap, text: string): string {
     for (const b of p.out) out.push(b);
     i += p.consumed;
   }
-  return new TextDecoder().decode(new Uint8Array(out));
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(new Uint8Array(out));
 }

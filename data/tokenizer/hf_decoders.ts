@@ -4,10 +4,9 @@
  */
 import { bytesToUnicode, patternOf } from "./hf_split.ts";
 
-export type Decode = (tokens: string[]) => string[];
+import type { Decoder } from "./hf_schema.ts";
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
+export type Decode = (tokens: string[]) => string[];
 
 /** WordPiece's clean-up of tokenization spaces (tokenizers' `cleanup`). */
 function cleanup(s: string): string {
@@ -18,16 +17,16 @@ function cleanup(s: string): string {
 
 const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
 
-export function buildDecoder(spec: Json): Decode | undefined {
+export function buildDecoder(spec: Decoder | null | undefined): Decode | undefined {
   if (spec === null || spec === undefined) return undefined;
   switch (spec.type) {
     case "Sequence": {
-      const steps = (spec.decoders as Json[]).map((d) => buildDecoder(d)!);
+      const steps = spec.decoders.map((d) => buildDecoder(d)!);
       return (tokens) => steps.reduce((acc, f) => f(acc), tokens);
     }
     case "ByteLevel": {
       const inverse = new Map(bytesToUnicode().map((ch, b) => [ch, b]));
-      const utf8 = new TextDecoder();
+      const utf8 = new TextDecoder("utf-8", { ignoreBOM: true }); // a leading U+FEFF is text
       return (tokens) => {
         const bytes: number[] = [];
         for (const ch of tokens.join("")) {
@@ -39,8 +38,8 @@ export function buildDecoder(spec: Json): Decode | undefined {
       };
     }
     case "WordPiece": {
-      const prefix: string = spec.prefix ?? "##";
-      const clean = spec.cleanup ?? true;
+      const prefix = spec.prefix;
+      const clean = spec.cleanup;
       return (tokens) =>
         tokens.map((t, i) => {
           // the first token keeps a leading prefix (tokenizers strips it only from later tokens)
@@ -50,8 +49,8 @@ export function buildDecoder(spec: Json): Decode | undefined {
         });
     }
     case "Metaspace": {
-      const replacement: string = spec.replacement ?? "\u2581";
-      const scheme: string = spec.prepend_scheme ?? (spec.add_prefix_space === false ? "never" : "always");
+      const replacement = spec.replacement;
+      const scheme = spec.prepend_scheme ?? (spec.add_prefix_space === false ? "never" : "always");
       return (tokens) =>
         tokens.map((t, i) => {
           const s = t.replaceAll(replacement, " ");
@@ -59,7 +58,7 @@ export function buildDecoder(spec: Json): Decode | undefined {
         });
     }
     case "BPEDecoder": {
-      const suffix: string = spec.suffix ?? "</w>";
+      const suffix = spec.suffix;
       return (tokens) => tokens.map((t, i) => t.replaceAll(suffix, i === tokens.length - 1 ? "" : " "));
     }
     case "Replace": {
@@ -67,7 +66,7 @@ export function buildDecoder(spec: Json): Decode | undefined {
       return (tokens) => tokens.map((t) => t.replace(re, () => spec.content));
     }
     case "ByteFallback": {
-      const utf8 = new TextDecoder("utf-8", { fatal: true });
+      const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
       return (tokens) => {
         const out: string[] = [];
         let bytes: number[] = [];
@@ -95,7 +94,7 @@ export function buildDecoder(spec: Json): Decode | undefined {
     case "Fuse":
       return (tokens) => [tokens.join("")];
     case "Strip": {
-      const content: string = spec.content, start: number = spec.start ?? 0, stop: number = spec.stop ?? 0;
+      const { content, start, stop } = spec;
       return (tokens) =>
         tokens.map((t) => {
           const chars = [...t];
@@ -105,7 +104,5 @@ export function buildDecoder(spec: Json): Decode | undefined {
           return chars.slice(a, b).join("");
         });
     }
-    default:
-      throw new Error(`decoder type ${JSON.stringify(spec.type)} is not supported`);
   }
 }

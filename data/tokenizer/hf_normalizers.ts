@@ -1,18 +1,21 @@
 /**
  * Hugging Face tokenizer.json normalizers: string -> string rewrites applied before
- * pre-tokenization. Each JSON `type` maps to one function; an unknown type is an error that names
- * it, never a silent pass-through.
+ * pre-tokenization. Each JSON `type` (hf_schema.ts has decoded and checked them) maps to one
+ * function.
  */
 import { applyCharsmap, parseCharsmap } from "./charsmap.ts";
 import { bytesToUnicode, isWhitespace, patternOf } from "./hf_split.ts";
+import type { Normalizer } from "./hf_schema.ts";
 
 export type Normalize = (text: string) => string;
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
-
-/** Rust's `char::is_control` as tokenizers' BertNormalizer uses it: category C, minus tab/newlines. */
-const isControl = (ch: string) => ch !== "\t" && ch !== "\n" && ch !== "\r" && /^\p{C}$/u.test(ch);
+/**
+ * tokenizers' BertNormalizer `is_control`: `is_other()` of the unicode_categories crate, minus tab and
+ * newlines. That crate's "unassigned" table does not hold the unassigned code points or the
+ * noncharacters (U+FFFF), so in effect it is Cc, Cf and Co, and an unassigned character is kept.
+ */
+const isControl = (ch: string) =>
+  ch !== "\t" && ch !== "\n" && ch !== "\r" && /^[\p{Cc}\p{Cf}\p{Co}]$/u.test(ch);
 
 function isChineseChar(cp: number): boolean {
   return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
@@ -22,12 +25,12 @@ function isChineseChar(cp: number): boolean {
     (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x2f800 && cp <= 0x2fa1f);
 }
 
-function bertNormalizer(spec: Json): Normalize {
-  const lowercase = spec.lowercase ?? true;
+function bertNormalizer(spec: Extract<Normalizer, { type: "BertNormalizer" }>): Normalize {
+  const lowercase = spec.lowercase;
   const stripAccents = spec.strip_accents ?? lowercase;
   return (text) => {
     let s = text;
-    if (spec.clean_text ?? true) {
+    if (spec.clean_text) {
       let out = "";
       for (const ch of s) {
         if (ch === "\0" || ch === "\ufffd" || isControl(ch)) continue;
@@ -35,7 +38,7 @@ function bertNormalizer(spec: Json): Normalize {
       }
       s = out;
     }
-    if (spec.handle_chinese_chars ?? true) {
+    if (spec.handle_chinese_chars) {
       let out = "";
       for (const ch of s) out += isChineseChar(ch.codePointAt(0)!) ? ` ${ch} ` : ch;
       s = out;
@@ -51,11 +54,11 @@ function base64Bytes(text: string): Uint8Array {
   return Uint8Array.from(raw, (c) => c.charCodeAt(0));
 }
 
-export function buildNormalizer(spec: Json): Normalize {
+export function buildNormalizer(spec: Normalizer | null | undefined): Normalize {
   if (spec === null || spec === undefined) return (s) => s;
   switch (spec.type) {
     case "Sequence": {
-      const steps = (spec.normalizers as Json[]).map(buildNormalizer);
+      const steps = spec.normalizers.map(buildNormalizer);
       return (s) => steps.reduce((acc, f) => f(acc), s);
     }
     case "NFC":
@@ -70,7 +73,7 @@ export function buildNormalizer(spec: Json): Normalize {
     case "BertNormalizer":
       return bertNormalizer(spec);
     case "Strip": {
-      const left = spec.strip_left ?? true, right = spec.strip_right ?? true;
+      const left = spec.strip_left, right = spec.strip_right;
       return (s) => {
         const chars = [...s];
         let a = 0, b = chars.length;
@@ -94,7 +97,5 @@ export function buildNormalizer(spec: Json): Normalize {
       const table = bytesToUnicode();
       return (s) => Array.from(new TextEncoder().encode(s), (b) => table[b]).join("");
     }
-    default:
-      throw new Error(`normalizer type ${JSON.stringify(spec.type)} is not supported`);
   }
 }

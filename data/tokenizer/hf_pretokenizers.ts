@@ -3,40 +3,38 @@
  * segments one by one. `first` tells whether the text is the start of the input (Metaspace's
  * prepend_scheme "first" prepends only there).
  */
-import {
-  bytesToUnicode,
-  isPunctuation,
-  isWhitespace,
-  patternOf,
-  type SplitBehavior,
-  splitOn,
-} from "./hf_split.ts";
+import { bytesToUnicode, isPunctuation, isWhitespace, onigToJs, patternOf, splitOn } from "./hf_split.ts";
+
+import type { PreTokenizer } from "./hf_schema.ts";
 
 export type PreTokenize = (words: readonly string[], first: boolean) => string[];
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
-
 /** The GPT-2 split pattern that ByteLevel uses when use_regex is true. */
-const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
-/** Rust regex `\w+|[^\w\s]+` with Unicode \w (alphabetic, marks, decimal digits, connectors). */
+const GPT2_PATTERN = new RegExp(
+  onigToJs(String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`),
+  "gu",
+);
+/**
+ * Rust regex `\w+|[^\w\s]+` with the regex crate's Unicode \w (alphabetic, marks, decimal digits,
+ * connectors, joiners) and \s (White_Space: U+FEFF is not a space there).
+ */
 const WHITESPACE_PATTERN =
-  /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\s]+/gu;
+  /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+/gu;
 
 const perWord = (f: (word: string, first: boolean) => string[]): PreTokenize => (words, first) =>
   words.flatMap((w, i) => f(w, first && i === 0));
 
-export function buildPreTokenizer(spec: Json): PreTokenize {
+export function buildPreTokenizer(spec: PreTokenizer | null | undefined): PreTokenize {
   if (spec === null || spec === undefined) return (words) => [...words];
   switch (spec.type) {
     case "Sequence": {
-      const steps = (spec.pretokenizers as Json[]).map(buildPreTokenizer);
+      const steps = spec.pretokenizers.map(buildPreTokenizer);
       return (words, first) => steps.reduce((acc, f) => f(acc, first), [...words]);
     }
     case "ByteLevel": {
       const table = bytesToUnicode();
       const encoder = new TextEncoder();
-      const addPrefixSpace = spec.add_prefix_space ?? true, useRegex = spec.use_regex ?? true;
+      const addPrefixSpace = spec.add_prefix_space, useRegex = spec.use_regex ?? true;
       return perWord((word) => {
         const w = addPrefixSpace && !word.startsWith(" ") ? " " + word : word;
         const pieces = useRegex ? splitOn(w, GPT2_PATTERN, "Isolated") : [w];
@@ -52,7 +50,7 @@ export function buildPreTokenizer(spec: Json): PreTokenize {
         splitOn(w, isWhitespace, "Removed").flatMap((p) => splitOn(p, isPunctuation, "Isolated"))
       );
     case "Punctuation":
-      return perWord((w) => splitOn(w, isPunctuation, (spec.behavior ?? "Isolated") as SplitBehavior));
+      return perWord((w) => splitOn(w, isPunctuation, spec.behavior ?? "Isolated"));
     case "Digits": {
       const isDigit = (ch: string) => /^\p{N}$/u.test(ch);
       return perWord((w) => splitOn(w, isDigit, spec.individual_digits ? "Isolated" : "Contiguous"));
@@ -61,12 +59,12 @@ export function buildPreTokenizer(spec: Json): PreTokenize {
       return perWord((w) => splitOn(w, (ch) => ch === spec.delimiter, "Removed"));
     case "Split": {
       const re = patternOf(spec.pattern, "Split pre-tokenizer");
-      return perWord((w) => splitOn(w, re, spec.behavior as SplitBehavior, spec.invert ?? false));
+      return perWord((w) => splitOn(w, re, spec.behavior, spec.invert));
     }
     case "Metaspace": {
-      const replacement: string = spec.replacement ?? "\u2581";
+      const replacement = spec.replacement;
       // older files carry add_prefix_space instead of prepend_scheme
-      const scheme: string = spec.prepend_scheme ?? (spec.add_prefix_space === false ? "never" : "always");
+      const scheme = spec.prepend_scheme ?? (spec.add_prefix_space === false ? "never" : "always");
       const split = spec.split ?? true;
       return perWord((word, first) => {
         let w = word.replaceAll(" ", replacement);
@@ -75,7 +73,5 @@ export function buildPreTokenizer(spec: Json): PreTokenize {
         return split ? splitOn(w, (ch) => ch === replacement, "MergedWithNext") : [w];
       });
     }
-    default:
-      throw new Error(`pre-tokenizer type ${JSON.stringify(spec.type)} is not supported`);
   }
 }

@@ -87,14 +87,57 @@ export const isWhitespace = (ch: string) => /^\p{White_Space}$/u.test(ch);
 /** `char::is_ascii_punctuation() || is_punctuation()` as the Bert and Punctuation pre-tokenizers test it. */
 export const isPunctuation = (ch: string) => /^[!-\/:-@\[-`{-~]$/.test(ch) || /^\p{P}$/u.test(ch);
 
-/** A pattern field: `{String: "..."}` is literal, `{Regex: "..."}` a regular expression. */
-// deno-lint-ignore no-explicit-any
-export function patternOf(pattern: any, where: string): RegExp {
-  if (typeof pattern?.String === "string") {
-    return new RegExp(pattern.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
+/**
+ * Oniguruma's Unicode classes (tokenizers compiles `Regex` patterns with Oniguruma) spelt for
+ * JavaScript, where `\s`, `\d` and `\w` mean other sets: Oniguruma's `\s` is White_Space (U+0085
+ * in, U+FEFF out; JavaScript has it the other way round), `\d` is Nd, `\w` is L, M, N and Pc.
+ * Escapes are rewritten outside and inside character classes; `\W` inside a class has no
+ * JavaScript spelling and is refused.
+ */
+const ONIG_CLASSES: Record<string, { readonly inside: string; readonly outside: string } | undefined> = {
+  s: { inside: "\\p{White_Space}", outside: "\\p{White_Space}" },
+  S: { inside: "\\P{White_Space}", outside: "\\P{White_Space}" },
+  d: { inside: "\\p{Nd}", outside: "\\p{Nd}" },
+  D: { inside: "\\P{Nd}", outside: "\\P{Nd}" },
+  w: { inside: "\\p{L}\\p{M}\\p{N}\\p{Pc}", outside: "[\\p{L}\\p{M}\\p{N}\\p{Pc}]" },
+  W: { inside: "", outside: "[^\\p{L}\\p{M}\\p{N}\\p{Pc}]" },
+};
+
+export function onigToJs(source: string): string {
+  let out = "", depth = 0; // depth > 0: inside a character class
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === "\\" && i + 1 < source.length) {
+      const cls = ONIG_CLASSES[source[i + 1]];
+      if (cls === undefined) out += c + source[i + 1];
+      else if (depth > 0 && cls.inside === "") throw new SyntaxError("\\W inside a character class");
+      else out += depth > 0 ? cls.inside : cls.outside;
+      i++;
+    } else {
+      if (c === "[") depth++;
+      else if (c === "]" && depth > 0) depth--;
+      out += c;
+    }
   }
-  if (typeof pattern?.Regex === "string") return new RegExp(pattern.Regex, "gu");
-  throw new Error(`${where}: pattern ${JSON.stringify(pattern)} is neither {String} nor {Regex}`);
+  return out;
+}
+
+/**
+ * A pattern field: `{String: "..."}` is literal, `{Regex: "..."}` an Oniguruma regular expression
+ * (translated by onigToJs). A regex that does not compile throws a SyntaxError naming `where`.
+ */
+export function patternOf(
+  pattern: { readonly String: string } | { readonly Regex: string },
+  where: string,
+): RegExp {
+  if ("String" in pattern) return new RegExp(pattern.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
+  try {
+    return new RegExp(onigToJs(pattern.Regex), "gu");
+  } catch (e) {
+    throw new SyntaxError(
+      `${where}: the regex ${JSON.stringify(pattern.Regex)} does not compile (${(e as Error).message})`,
+    );
+  }
 }
 
 /** GPT-2's byte -> printable character table: bytes that print as themselves keep their code. */

@@ -2,26 +2,28 @@
  * Hugging Face `tokenizer.json` files: added tokens with `normalized: false` are cut out of the raw
  * text, the rest is normalized, then added tokens with `normalized: true` (matched by their own
  * normalized content) are cut out, and what remains goes through pre-tokenizer -> model (BPE,
- * byte-level BPE, WordPiece, Unigram). Decoding maps ids back through the file's decoder. `encode` adds no template tokens (BOS/CLS...):
- * framing is examples.ts's job.
+ * byte-level BPE, WordPiece, Unigram). Decoding maps ids back through the file's decoder. `encode`
+ * adds no template tokens (BOS/CLS...): framing is examples.ts's job.
+ *
+ * The file is decoded at the door (hf_schema.ts, hf_models.ts): what `tokenizers` refuses to load
+ * is a TokenizerError naming the field, and nothing is spread into call arguments, so vocabularies
+ * of a million entries and words of any length load and encode.
  */
 import { Effect } from "effect";
 import { readFile } from "node:fs/promises";
 import { buildNormalizer } from "./hf_normalizers.ts";
 import { buildPreTokenizer } from "./hf_pretokenizers.ts";
-import { buildModel } from "./hf_models.ts";
+import { buildModel, maxValue } from "./hf_models.ts";
 import { buildDecoder } from "./hf_decoders.ts";
-import { resolveSpecialIds, type SpecialTokenNames, type Tokenizer, TokenizerError } from "./tokenizer.ts";
-
-type AddedToken = {
-  readonly id: number;
-  readonly content: string;
-  readonly special: boolean;
-  readonly lstrip: boolean;
-  readonly rstrip: boolean;
-  readonly single_word: boolean;
-  readonly normalized: boolean;
-};
+import { type AddedToken, TokenizerFile, TOP_LEVEL_KEYS } from "./hf_schema.ts";
+import { decodeSyncResult } from "../schema_decode.ts";
+import {
+  checkIds,
+  resolveSpecialIds,
+  type SpecialTokenNames,
+  type Tokenizer,
+  TokenizerError,
+} from "./tokenizer.ts";
 
 /** Added tokens keyed by the text they match, with one alternation regex (longest first). */
 type AddedMatcher = {
@@ -54,8 +56,8 @@ function splitAddedTokens(text: string, { byText, pattern }: AddedMatcher): Segm
     let start = m.index!, end = start + m[0].length;
     if (start < last) continue;
     if (token.single_word && (isWordChar(text[start - 1]) || isWordChar(text[end]))) continue;
-    if (token.lstrip) { while (start > last && /\s/u.test(text[start - 1])) start--; }
-    if (token.rstrip) { while (end < text.length && /\s/u.test(text[end])) end++; }
+    if (token.lstrip) { while (start > last && /\p{White_Space}/u.test(text[start - 1])) start--; }
+    if (token.rstrip) { while (end < text.length && /\p{White_Space}/u.test(text[end])) end++; }
     if (start > last) segments.push({ text: text.slice(last, start) });
     segments.push({ id: token.id });
     last = end;
@@ -64,70 +66,69 @@ function splitAddedTokens(text: string, { byText, pattern }: AddedMatcher): Segm
   return segments;
 }
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
+/** Runs a component builder, turning what it rejects (a regex, a charsmap) into a TokenizerError. */
+function built<A>(source: string, field: string, build: () => A): A {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof TokenizerError || e instanceof RangeError) throw e; // RangeError: our bug, not the file's
+    throw new TokenizerError({ source, reason: `${field}: ${(e as Error).message}` });
+  }
+}
 
-/** A `Tokenizer` from the parsed JSON of a tokenizer.json file; throws `TokenizerError`. */
-export function hfTokenizer(json: Json, source: string, names: SpecialTokenNames = {}): Tokenizer {
+/** A `Tokenizer` from the parsed JSON of a tokenizer.json file; throws `TokenizerError` naming the field. */
+export function hfTokenizer(json: unknown, source: string, names: SpecialTokenNames = {}): Tokenizer {
   const fail = (reason: string): never => {
     throw new TokenizerError({ source, reason });
   };
-  if (typeof json !== "object" || json === null || !json.model) {
-    fail('not a tokenizer.json (no "model" field)');
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    fail(
+      `not a tokenizer.json (expected a JSON object, got ${Array.isArray(json) ? "an array" : typeof json})`,
+    );
   }
-  let pieces;
-  try {
-    pieces = {
-      normalize: buildNormalizer(json.normalizer),
-      preTokenize: buildPreTokenizer(json.pre_tokenizer),
-      model: buildModel(json.model),
-      decoder: buildDecoder(json.decoder),
-    };
-  } catch (e) {
-    return fail((e as Error).message);
+  const raw = json as Record<string, unknown>;
+  if (!("model" in raw)) fail('not a tokenizer.json (no "model" field)');
+  const extra = Object.keys(raw).filter((k) => !TOP_LEVEL_KEYS.includes(k));
+  if (extra.length > 0) {
+    fail(`${extra[0]}: unknown field (a tokenizer.json has ${TOP_LEVEL_KEYS.join(", ")})`);
   }
-  const { normalize, preTokenize, model, decoder } = pieces;
-  const added: AddedToken[] = (json.added_tokens ?? []).map((t: Json) => ({
-    id: t.id,
-    content: t.content,
-    special: t.special ?? false,
-    lstrip: t.lstrip ?? false,
-    rstrip: t.rstrip ?? false,
-    single_word: t.single_word ?? false,
-    normalized: t.normalized ?? !(t.special ?? false),
-  }));
-  const raw = addedMatcher(added.filter((t) => !t.normalized), (t) => t.content);
+  const decoded = decodeSyncResult(TokenizerFile, raw);
+  if (decoded._tag === "Failure") return fail(decoded.failure);
+  const file = decoded.success;
+  const normalize = built(source, "normalizer", () => buildNormalizer(file.normalizer));
+  const preTokenize = built(source, "pre_tokenizer", () => buildPreTokenizer(file.pre_tokenizer));
+  const model = buildModel(raw.model as Record<string, unknown>, source);
+  const decoder = built(source, "decoder", () => buildDecoder(file.decoder));
+  const added: readonly AddedToken[] = file.added_tokens ?? [];
+  const raws = addedMatcher(added.filter((t) => !t.normalized), (t) => t.content);
   const normalizedContent = new Map(
     added.filter((t) => t.normalized).map((t) => [t.id, normalize(t.content)]),
   );
   const onNormalized = addedMatcher(added.filter((t) => t.normalized), (t) => normalizedContent.get(t.id)!);
-  const tokenOf = new Map<number, string>();
-  for (const [token, id] of model.vocab) if (!tokenOf.has(id)) tokenOf.set(id, token);
   // tokenizers decodes a normalized added token as its normalized text ("Mirasol" -> "mirasol")
-  for (const t of added) tokenOf.set(t.id, normalizedContent.get(t.id) ?? t.content);
+  const addedText = new Map(added.map((t) => [t.id, normalizedContent.get(t.id) ?? t.content]));
+  const tokenOf = (id: number) => addedText.get(id) ?? model.tokenOf(id);
   const specialIds = new Set(added.filter((t) => t.special).map((t) => t.id));
-  const vocabSize = Math.max(...tokenOf.keys()) + 1;
+  const vocabSize = Math.max(model.size, maxValue(addedText.keys()) + 1);
 
   const encode = (text: string): Int32Array => {
     const out: number[] = [];
-    splitAddedTokens(text, raw).forEach((seg, i) => {
+    splitAddedTokens(text, raws).forEach((seg, i) => {
       if ("id" in seg) return void out.push(seg.id);
       splitAddedTokens(normalize(seg.text), onNormalized).forEach((part, j) => {
         if ("id" in part) return void out.push(part.id);
-        for (const word of preTokenize([part.text], i === 0 && j === 0)) out.push(...model.tokenize(word));
+        for (const word of preTokenize([part.text], i === 0 && j === 0)) model.tokenize(word, out);
       });
     });
     return Int32Array.from(out);
   };
   const decode = (ids: ArrayLike<number>): string => {
+    checkIds(source, ids, vocabSize, (id) => tokenOf(id) !== undefined);
     const tokens: string[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const token = tokenOf.get(ids[i]);
-      if (token !== undefined && !specialIds.has(ids[i])) tokens.push(token);
-    }
+    for (let i = 0; i < ids.length; i++) if (!specialIds.has(ids[i])) tokens.push(tokenOf(ids[i])!);
     return decoder ? decoder(tokens).join("") : tokens.join(" ");
   };
-  const idOf = (token: string) => added.find((t) => t.content === token)?.id ?? model.vocab.get(token);
+  const idOf = (token: string) => added.find((t) => t.content === token)?.id ?? model.idOf(token);
   return { name: source, vocabSize, special: resolveSpecialIds(source, idOf, names), encode, decode };
 }
 
@@ -143,11 +144,19 @@ export function loadHfTokenizer(
   }).pipe(
     Effect.flatMap((text) =>
       Effect.try({
-        try: () => hfTokenizer(JSON.parse(text), path, names),
-        catch: (e) =>
-          e instanceof TokenizerError
-            ? e
-            : new TokenizerError({ source: path, reason: `invalid JSON (${(e as Error).message})` }),
+        try: () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch (e) {
+            throw new TokenizerError({ source: path, reason: `invalid JSON (${(e as Error).message})` });
+          }
+          return hfTokenizer(json, path, names);
+        },
+        catch: (e) => {
+          if (e instanceof TokenizerError) return e;
+          throw e; // a defect of this library, not of the file: let it surface as one
+        },
       })
     ),
   );

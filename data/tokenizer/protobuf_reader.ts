@@ -23,6 +23,8 @@ export type SentencePieceProto = {
   readonly byteFallback: boolean;
   readonly treatWhitespaceAsSuffix: boolean;
   readonly ids: { readonly unk: number; readonly bos: number; readonly eos: number; readonly pad: number };
+  /** TrainerSpec's bos/eos/pad piece texts (the library finds the special ids by these). */
+  readonly names: { readonly bos: string; readonly eos: string; readonly pad: string };
   readonly unkSurface: string;
   readonly precompiledCharsmap: Uint8Array;
   readonly addDummyPrefix: boolean;
@@ -53,6 +55,7 @@ export function readSentencePieceProto(bytes: Uint8Array): SentencePieceProto {
     byteFallback: trainer.byteFallback,
     treatWhitespaceAsSuffix: trainer.treatWhitespaceAsSuffix,
     ids: { unk: trainer.unkId, bos: trainer.bosId, eos: trainer.eosId, pad: trainer.padId },
+    names: { bos: trainer.bosPiece, eos: trainer.eosPiece, pad: trainer.padPiece },
     unkSurface: trainer.unkSurface,
     precompiledCharsmap: normalizer.precompiledCharsmap,
     addDummyPrefix: normalizer.addDummyPrefix,

@@ -1,15 +1,28 @@
 /**
  * SentencePiece `.model` files (Kudo & Richardson 2018): a ModelProto read with the code generated
- * from sentencepiece's own schema (protobuf_reader.ts), then the normalizer (precompiled charsmap,
- * dummy prefix, whitespace escaping as U+2581) and the unigram (Viterbi) or BPE (score-ordered merges) segmentation of the C++ library, with
- * byte fallback and runs of unknown characters fused into one UNK as it does.
+ * from sentencepiece's own schema (protobuf_reader.ts), then the normalizer (precompiled charsmap, dummy prefix, whitespace escaping as U+2581)
+ * and the unigram (Viterbi) or BPE (score-ordered merges with a priority queue, unused pieces
+ * split back) segmentation of the C++ library, with byte fallback and runs of unknown characters
+ * fused into one UNK as it does. Both are linear or n log n in the text's length.
+ *
+ * A model the library refuses to load (no or two unknown pieces, a piece defined twice or empty, a
+ * byte piece without byte_fallback, fewer than 256 byte pieces with it, a broken charsmap) is a
+ * TokenizerError here too; special ids are those of the trainer's bos/eos/pad pieces when they are
+ * control pieces, as `SentencePieceProcessor.bos_id()` finds them.
  */
 import { Effect } from "effect";
 import { readFile } from "node:fs/promises";
 import { readSentencePieceProto, type SentencePieceProto } from "./protobuf_reader.ts";
 import { type Charsmap, normalizePrefix, parseCharsmap } from "./charsmap.ts";
 import { byteKey, viterbi } from "./unigram.ts";
-import { resolveSpecialIds, type SpecialTokenNames, type Tokenizer, TokenizerError } from "./tokenizer.ts";
+import { mergeAll } from "./bpe_merge.ts";
+import {
+  checkIds,
+  resolveSpecialIds,
+  type SpecialTokenNames,
+  type Tokenizer,
+  TokenizerError,
+} from "./tokenizer.ts";
 
 const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
 const SPACE = new Uint8Array([0xe2, 0x96, 0x81]); // U+2581, SentencePiece's visible space
@@ -23,6 +36,7 @@ export type SentencePieceModel = {
   readonly modelType: "unigram" | "bpe";
   readonly byteFallback: boolean;
   readonly treatWhitespaceAsSuffix: boolean;
+  /** unk: the UNKNOWN piece; bos/eos/pad: the trainer's named pieces when they are CONTROL, else -1 */
   readonly ids: { readonly unk: number; readonly bos: number; readonly eos: number; readonly pad: number };
   readonly unkSurface: string;
   readonly charsmap: Charsmap | undefined;
@@ -31,34 +45,49 @@ export type SentencePieceModel = {
   readonly escapeWhitespaces: boolean;
 };
 
+
 /** Reads a ModelProto; throws `TokenizerError` for a model this reader cannot segment with. */
 export function parseSentencePieceModel(bytes: Uint8Array, source: string): SentencePieceModel {
-  const encoder = new TextEncoder();
   let proto: SentencePieceProto;
   try {
     proto = readSentencePieceProto(bytes);
   } catch (e) {
     throw new TokenizerError({ source, reason: `not a SentencePiece ModelProto (${(e as Error).message})` });
   }
-  const {
-    modelType,
-    ids,
-    unkSurface,
-    byteFallback,
-    addDummyPrefix,
-    removeExtraWhitespaces,
-    escapeWhitespaces,
-  } = proto;
+  const { modelType, byteFallback, unkSurface, names, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces } = proto;
   const [suffix, charsmap] = [proto.treatWhitespaceAsSuffix, proto.precompiledCharsmap];
+  const encoder = new TextEncoder();
   const pieces: Piece[] = proto.pieces.map((p) => ({ ...p, key: byteKey(encoder.encode(p.text)) }));
-  if (pieces.length === 0) throw new TokenizerError({ source, reason: "the model has no pieces" });
+  const fail = (reason: string): never => {
+    throw new TokenizerError({ source, reason });
+  };
+  if (pieces.length === 0) fail("the model has no pieces");
   if (modelType !== 1 && modelType !== 2) {
     const name = ["", "unigram", "bpe", "word", "char"][modelType] ?? `type ${modelType}`;
-    throw new TokenizerError({ source, reason: `${name} models are not supported (unigram and bpe are)` });
+    fail(`${name} models are not supported (unigram and bpe are)`);
   }
-  if (ids.unk < 0 || ids.unk >= pieces.length) {
-    throw new TokenizerError({ source, reason: `unk_id ${ids.unk} is outside the ${pieces.length} pieces` });
-  }
+  // model_interface.cc InitializePieces: what the library refuses to load (a piece defined twice
+  // is found where the piece tables are built, in sentencePieceTokenizer)
+  let unk = -1;
+  pieces.forEach((p, i) => {
+    if (p.text === "") fail(`piece ${i} is empty`);
+    if (p.type === UNKNOWN) {
+      if (unk >= 0) fail(`pieces ${unk} and ${i} are both the unknown piece`);
+      unk = i;
+    }
+    if (p.type === BYTE) {
+      if (!byteFallback) {
+        fail(`byte piece ${JSON.stringify(p.text)} is found although byte_fallback is false`);
+      }
+      if (!/^<0x[0-9A-F]{2}>$/.test(p.text)) fail(`byte piece ${JSON.stringify(p.text)} is not <0xHH>`);
+    }
+  });
+  if (unk < 0) fail("no piece is the unknown piece (type UNKNOWN)");
+  const controlId = (name: string) => {
+    const i = pieces.findIndex((p) => p.text === name && p.type === CONTROL);
+    return i;
+  };
+  const ids = { unk, bos: controlId(names.bos), eos: controlId(names.eos), pad: controlId(names.pad) };
   let parsedMap: Charsmap | undefined;
   try {
     parsedMap = charsmap && charsmap.length > 0 ? parseCharsmap(charsmap) : undefined;
@@ -145,30 +174,45 @@ function normalize(
   return new Uint8Array(out);
 }
 
-/** bpe_model.cc Encode: merge the adjacent pair whose union has the best score, leftmost first. */
+/**
+ * bpe_model.cc Encode: merge the adjacent pair whose union has the best score (leftmost first)
+ * until none is a piece, then split each unused piece back into the two it was merged from.
+ */
 function bpeSegments(
-  scores: ReadonlyMap<string, number>,
+  pieceIds: ReadonlyMap<string, number>,
+  pieces: readonly Piece[],
   symbols: ReadonlySet<string>,
   maxSymbol: number,
   bytes: Uint8Array,
 ): string[] {
-  const parts: { key: string; frozen: boolean }[] = [];
+  const isUnused = (key: string) => {
+    const id = pieceIds.get(key);
+    return id !== undefined && pieces[id].type === UNUSED;
+  };
+  const parts: string[] = [], frozen: boolean[] = [];
   for (let i = 0; i < bytes.length;) {
     const user = symbols.size > 0 ? userSymbolAt(symbols, maxSymbol, bytes, i) : 0;
     const n = user > 0 ? user : Math.min(bytes.length - i, charBytes(bytes[i]));
-    parts.push({ key: byteKey(bytes, i, i + n), frozen: user > 0 });
+    parts.push(byteKey(bytes, i, i + n));
+    frozen.push(user > 0);
     i += n;
   }
-  for (;;) {
-    let best = -1, bestScore = -Infinity;
-    for (let i = 0; i + 1 < parts.length; i++) {
-      if (parts[i].frozen || parts[i + 1].frozen) continue;
-      const score = scores.get(parts[i].key + parts[i + 1].key);
-      if (score !== undefined && score > bestScore) [best, bestScore] = [i, score];
-    }
-    if (best < 0) return parts.map((p) => p.key);
-    parts.splice(best, 2, { key: parts[best].key + parts[best + 1].key, frozen: false });
-  }
+  const split = new Map<string, [string, string]>(); // rev_merge: unused piece -> its two halves
+  const pair = (a: string, b: string) => {
+    const id = pieceIds.get(a + b);
+    if (id === undefined) return undefined;
+    if (pieces[id].type === UNUSED) split.set(a + b, [a, b]);
+    return { priority: -pieces[id].score, merged: a + b };
+  };
+  const out: string[] = [];
+  const resegment = (w: string) => {
+    const halves = isUnused(w) ? split.get(w) : undefined;
+    if (halves === undefined) return void out.push(w);
+    resegment(halves[0]);
+    resegment(halves[1]);
+  };
+  for (const w of mergeAll(parts, pair, undefined, (i) => frozen[i])) resegment(w);
+  return out;
 }
 
 const charBytes = (b: number) => b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
@@ -181,12 +225,20 @@ export function sentencePieceTokenizer(
 ): Tokenizer {
   const normalIds = new Map<string, number>(); // NORMAL, USER_DEFINED, UNUSED: what segmentation may produce
   const reservedIds = new Map<string, number>(); // UNKNOWN, CONTROL, BYTE: looked up first, as PieceToId does
+  const segmentable = new Map<string, number>(); // unigram: the normal pieces but UNUSED ones
   const userSymbols = new Set<string>();
   let minScore = Infinity, maxScore = FLT_MIN, maxPieceBytes = 1, maxSymbol = 0;
   m.pieces.forEach((p, id) => {
     const normal = p.type === NORMAL || p.type === USER_DEFINED || p.type === UNUSED;
     const table = normal ? normalIds : reservedIds;
-    if (!table.has(p.key)) table.set(p.key, id);
+    if (table.has(p.key)) {
+      throw new TokenizerError({
+        source,
+        reason: `piece ${id} ${JSON.stringify(p.text)} is already defined`,
+      });
+    }
+    table.set(p.key, id);
+    if (m.modelType === "unigram" && normal && p.type !== UNUSED) segmentable.set(p.key, id);
     if (p.type === USER_DEFINED) {
       userSymbols.add(p.key);
       maxSymbol = Math.max(maxSymbol, p.key.length);
@@ -208,7 +260,6 @@ export function sentencePieceTokenizer(
       byteIds[b] = id;
     }
   }
-  const segmentable = new Map([...normalIds].filter(([, id]) => m.pieces[id].type !== UNUSED));
   const unigramVocab = {
     ids: segmentable,
     score: (id: number, byteLength: number) =>
@@ -217,13 +268,12 @@ export function sentencePieceTokenizer(
     maxPieceBytes,
     float32Sums: true,
   };
-  const bpeScores = new Map([...normalIds].map(([key, id]) => [key, m.pieces[id].score]));
 
   const encode = (text: string): Int32Array => {
     const bytes = normalize(m, userSymbols, maxSymbol, text);
     const segments: [key: string, id: number][] = m.modelType === "unigram"
       ? viterbi(unigramVocab, bytes).map((s) => [byteKey(bytes, s.start, s.end), s.id < 0 ? m.ids.unk : s.id])
-      : bpeSegments(bpeScores, userSymbols, maxSymbol, bytes).map((key) => [key, idOfKey(key)]);
+      : bpeSegments(normalIds, m.pieces, userSymbols, maxSymbol, bytes).map((key) => [key, idOfKey(key)]);
     const out: number[] = [];
     let previousUnknown = false;
     for (const [key, id] of segments) {
@@ -239,7 +289,8 @@ export function sentencePieceTokenizer(
   };
 
   const decode = (ids: ArrayLike<number>): string => {
-    const utf8 = new TextDecoder();
+    checkIds(source, ids, m.pieces.length);
+    const utf8 = new TextDecoder("utf-8", { ignoreBOM: true }); // a leading U+FEFF is text, not a mark
     let text = "", pendingBytes: number[] = [], atStart = true;
     const stripLeading = m.addDummyPrefix && !m.treatWhitespaceAsSuffix;
     const emit = (s: string) => {
@@ -254,7 +305,6 @@ export function sentencePieceTokenizer(
     };
     for (let i = 0; i < ids.length; i++) {
       const p = m.pieces[ids[i]];
-      if (p === undefined) continue;
       if (p.type === BYTE) {
         pendingBytes.push(parseInt(p.text.slice(3, 5), 16));
         continue;

@@ -20,9 +20,16 @@ export type Tokenizer = {
   /** ids are in [0, vocabSize) */
   readonly vocabSize: number;
   readonly special: SpecialIds;
-  /** ids of `text` without any special token added (Hugging Face's add_special_tokens=False) */
+  /**
+   * ids of `text` without any special token added (Hugging Face's add_special_tokens=False).
+   * Throws TokenizeError where the reference library fails too (an unknown character and no
+   * usable unknown token).
+   */
   readonly encode: (text: string) => Int32Array;
-  /** the text of `ids`, leaving out special tokens (skip_special_tokens=True) */
+  /**
+   * the text of `ids`, leaving out special tokens (skip_special_tokens=True). Throws
+   * TokenizeError for an id that names no token (outside [0, vocabSize), not an integer).
+   */
   readonly decode: (ids: ArrayLike<number>) => string;
 };
 
@@ -32,6 +39,38 @@ export class TokenizerError extends Data.TaggedError("TokenizerError")<{
 }> {
   override get message() {
     return `Cannot load tokenizer ${this.source}: ${this.reason}`;
+  }
+}
+
+/** Encoding or decoding failed: an id that names no token, or text the vocabulary cannot cover. */
+export class TokenizeError extends Data.TaggedError("TokenizeError")<{
+  readonly tokenizer: string;
+  readonly action: "encode" | "decode";
+  readonly reason: string;
+}> {
+  override get message() {
+    return `Cannot ${this.action} with tokenizer ${this.tokenizer}: ${this.reason}`;
+  }
+}
+
+/**
+ * Throws TokenizeError unless every id is an integer in [0, vocabSize) that `known` accepts (a
+ * vocabulary may have holes). Decoding an id the model cannot have produced is a bug upstream, not
+ * text to drop silently.
+ */
+export function checkIds(
+  tokenizer: string,
+  ids: ArrayLike<number>,
+  vocabSize: number,
+  known: (id: number) => boolean = () => true,
+): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (Number.isInteger(id) && id >= 0 && id < vocabSize && known(id)) continue;
+    const why = Number.isInteger(id) && id >= 0 && id < vocabSize
+      ? "names no token in the vocabulary"
+      : `is outside [0, ${vocabSize})`;
+    throw new TokenizeError({ tokenizer, action: "decode", reason: `id ${id} at position ${i} ${why}` });
   }
 }
 

@@ -23,9 +23,19 @@ export type Segment = { readonly start: number; readonly end: number; readonly i
 
 /** latin1 view of a byte range: a cheap, collision-free Map key for byte strings */
 export function byteKey(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  let s = "";
-  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
-  return s;
+  if (end - start <= 16) { // most pieces: a loop beats allocating a view
+    let s = "";
+    for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
+    return s;
+  }
+  // fromCharCode takes its codes as call arguments: pass them in bounded chunks, never all at once
+  const parts: string[] = [];
+  for (let i = start; i < end; i += 4096) {
+    parts.push(
+      String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + 4096)) as unknown as number[]),
+    );
+  }
+  return parts.join("");
 }
 
 function charLength(bytes: Uint8Array, i: number): number {

@@ -5,8 +5,7 @@
  * a small model's vocabulary and sequence length on spelling. Ids 0..4 are PAD, EOS, UNK, BOS, SEP
  * (EOS at 1 as in T5/ByT5), then the words in sorted order, so ids never depend on the order of use.
  */
-import type { Tokenizer } from "./tokenizer.ts";
-import { TokenizerError } from "./tokenizer.ts";
+import { checkIds, type Tokenizer, TokenizerError } from "./tokenizer.ts";
 
 const SPECIAL = ["<pad>", "</s>", "<unk>", "<s>", "<sep>"] as const;
 const UNK = 2;
@@ -31,7 +30,10 @@ export function wordTokenizer(words: Iterable<string>, name = "words"): Tokenize
   const vocab = [...new Set(words)].sort();
   const bad = vocab.find((w) => splitWords(w).length !== 1 || splitWords(w)[0] !== w);
   if (bad !== undefined) {
-    throw new TokenizerError({ source: name, reason: `vocabulary entry ${JSON.stringify(bad)} is not one lower-case word or mark` });
+    throw new TokenizerError({
+      source: name,
+      reason: `vocabulary entry ${JSON.stringify(bad)} is not one lower-case word or mark`,
+    });
   }
   const idOf = new Map(vocab.map((w, i) => [w, SPECIAL.length + i]));
   return {
@@ -40,6 +42,7 @@ export function wordTokenizer(words: Iterable<string>, name = "words"): Tokenize
     special: { pad: 0, eos: 1, bos: 3, sep: 4 },
     encode: (text) => Int32Array.from(splitWords(text), (w) => idOf.get(w) ?? UNK),
     decode: (ids) => {
+      checkIds(name, ids, SPECIAL.length + vocab.length);
       let out = "";
       for (let i = 0; i < ids.length; i++) {
         const w = vocab[ids[i] - SPECIAL.length];

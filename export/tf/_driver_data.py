@@ -11,7 +11,9 @@ fewer files than pipelines, so no two workers train on the same examples in a st
 """
 from __future__ import annotations
 
-import glob
+import json
+import posixpath
+import re
 from typing import Dict, List
 
 import tensorflow as tf
@@ -21,8 +23,99 @@ class DataError(ValueError):
     """The shards cannot feed the signature: no files, a missing feature, a shape mismatch."""
 
 
+MANIFEST_FORMAT = "mirasol-ts tfrecord shards v1"
+MANIFEST_SUFFIX = ".shards.json"
+
+
+def _shard_kind(name: str, file: str) -> str:
+    """data/shard_manifest.ts shardKind: "ours" (a write's tagged shard), "foreign", or "other"."""
+    m = re.match(rf"^{re.escape(name)}-\d{{5}}-of-\d{{5}}(\.[0-9a-z]{{8}})?\.tfrecord$", file)
+    return "other" if m is None else ("ours" if m.group(1) else "foreign")
+
+
+def _read_manifest(folder: str, manifest: str) -> dict:
+    """Decodes a data/shard_manifest.ts manifest, naming the field that is wrong."""
+    where = f"Cannot read training data in {folder}: {manifest}"
+    try:
+        m = json.loads(tf.io.gfile.GFile(posixpath.join(folder, manifest)).read())
+    except (ValueError, tf.errors.OpError) as e:
+        raise DataError(f"{where}: not a readable JSON manifest ({e})") from None
+    if not isinstance(m, dict) or m.get("format") != MANIFEST_FORMAT:
+        raise DataError(f"{where}: format: expected {MANIFEST_FORMAT!r}, got {m.get('format') if isinstance(m, dict) else m!r}")
+    shards = m.get("shards")
+    if not isinstance(shards, list):
+        raise DataError(f"{where}: shards: expected a list, got {shards!r}")
+    for i, s in enumerate(shards):
+        ok = isinstance(s, dict) and isinstance(s.get("file"), str) and "/" not in s["file"] and s["file"] not in (".", "..")
+        ok = ok and all(isinstance(s.get(k), int) and not isinstance(s.get(k), bool) and s[k] >= 0 for k in ("examples", "bytes"))
+        if not ok:
+            raise DataError(f"{where}: shards[{i}]: expected {{file: a file name, examples: int >= 0, bytes: int >= 0}}, got {s!r}")
+    return m
+
+
+def _manifest_files(folder: str, manifest: str, present: List[str]) -> List[str]:
+    """The shards one manifest lists, checked against the folder as data/shard_manifest.ts listShards does."""
+    m = _read_manifest(folder, manifest)
+    name = manifest[: -len(MANIFEST_SUFFIX)]
+    listed = [s["file"] for s in m["shards"]]
+    foreign = sorted(f for f in present if _shard_kind(name, f) == "foreign" and f not in listed)
+    if foreign:
+        raise DataError(f"Cannot read training data in {folder}: {', '.join(foreign)} not listed in {manifest} "
+                        "(shards of another writer beside a mirasol-ts write)")
+    files = []
+    for s in m["shards"]:
+        path = posixpath.join(folder, s["file"])
+        if not tf.io.gfile.exists(path):
+            raise DataError(f"Cannot read training data in {folder}: {manifest} lists {s['file']}, which is missing")
+        size = tf.io.gfile.stat(path).length
+        if size != s["bytes"]:
+            raise DataError(f"Cannot read training data in {folder}: {manifest} lists {s['file']} with {s['bytes']} bytes, the file has {size}")
+        files.append(path)
+    return files
+
+
 def shard_files(pattern: str) -> List[str]:
-    files = sorted(glob.glob(pattern)) if not pattern.startswith("gs://") else sorted(tf.io.gfile.glob(pattern))
+    """The TFRecord files to train on: a folder (its one shard manifest), a manifest, or a glob.
+
+    A glob's matches in a folder that holds data/tfrecords.ts manifests are narrowed to the shards those
+    manifests list, so an interrupted or repeated write is never read twice; a folder without a manifest
+    (shards of another tool) is read as globbed.
+    """
+    if pattern.endswith(MANIFEST_SUFFIX):
+        folder, manifest = posixpath.split(pattern)
+        files = _manifest_files(folder or ".", manifest, tf.io.gfile.listdir(folder or "."))
+    elif tf.io.gfile.isdir(pattern):
+        folder = pattern.rstrip("/")
+        present = tf.io.gfile.listdir(folder)
+        manifests = sorted(f for f in present if f.endswith(MANIFEST_SUFFIX))
+        if len(manifests) != 1:
+            what = "no *.shards.json manifest" if not manifests else f"{len(manifests)} shard sets ({', '.join(manifests)}); pass one"
+            raise DataError(f"Cannot read training data in {folder}: it holds {what}")
+        files = _manifest_files(folder, manifests[0], present)
+    else:
+        matched = sorted(tf.io.gfile.glob(pattern))
+        files = []
+        by_folder: Dict[str, List[str]] = {}
+        for path in matched:
+            by_folder.setdefault(posixpath.dirname(path), []).append(path)
+        for folder, paths in sorted(by_folder.items()):
+            present = tf.io.gfile.listdir(folder or ".")
+            manifests = sorted(f for f in present if f.endswith(MANIFEST_SUFFIX))
+            if not manifests:
+                files += paths
+                continue
+            listed = set()
+            for manifest in manifests:
+                listed.update(_manifest_files(folder, manifest, present))
+            # a write's own leftovers (interrupted before its manifest) are skipped; anything else is an error
+            for path in paths:
+                base = posixpath.basename(path)
+                if path in listed:
+                    files.append(path)
+                elif not any(_shard_kind(m[: -len(MANIFEST_SUFFIX)], base) == "ours" for m in manifests):
+                    raise DataError(f"Cannot read training data in {folder}: {base} matches '{pattern}' but no "
+                                    f"manifest there ({', '.join(manifests)}) lists it")
+        files.sort()
     if not files:
         raise DataError(f"Cannot read training data: no TFRecord shards match '{pattern}'")
     return files

@@ -66,7 +66,7 @@ Deno.test("loadMsrvttQa() names the file and line of an entry without an answer"
   assert.equal(e.line, 3);
   assert.equal(
     e.message,
-    `Cannot read annotation ${file}:3: field "answer" must be a non-empty string, it is missing`,
+    `Cannot read annotation ${file}:3: field answer: missing`,
   );
   const broken = await write("msrvtt_syntax.json", '[\n {"video_id": 1,\n "question": }\n]');
   const s = await failure(loadMsrvttQa({ annotations: broken, videoRoot: videos }));
@@ -197,6 +197,73 @@ Deno.test("a missing annotation file, a missing video root and a ragged row are 
   assert.match(
     (await failure(loadClassificationCsv({ annotations: open, videoRoot: videos }))).message,
     /open\.csv:2: a quoted field is never closed/,
+  );
+});
+
+Deno.test("annotation rows are decoded at the door: a field of the wrong type is named with what was expected and found", async () => {
+  const file = await write(
+    "msrvtt_types.json",
+    JSON.stringify([{ video_id: 7010, question: "q", answer: "a" }, {
+      video_id: true,
+      question: "q",
+      answer: "a",
+    }]),
+  );
+  const e = await failure(loadMsrvttQa({ annotations: file, videoRoot: videos }));
+  assert.equal(
+    e.message,
+    `Cannot read annotation ${file}:1: field video_id: Expected a non-empty string or a number, got true`,
+  );
+  const notObject = await write("msrvtt_rows.json", "[\n 3\n]");
+  assert.match(
+    (await failure(loadMsrvttQa({ annotations: notObject, videoRoot: videos }))).message,
+    /:2: entry: Expected object, got 3$/,
+  );
+  const answers = await write("anet_a_types.json", JSON.stringify([{ question_id: "q1", answer: ["yes"] }]));
+  const questions = await write(
+    "anet_q_types.json",
+    JSON.stringify([{ question_id: "q1", video_name: "abc123", question: "?" }]),
+  );
+  const a = await failure(loadActivityNetQa({ questions, answers, videoRoot: videos }));
+  assert.match(
+    a.message,
+    /anet_a_types\.json:1: field answer: Expected a non-empty string or a number, got \["yes"\]$/,
+  );
+});
+
+Deno.test("a video id leading outside the video root is a BadAnnotation naming the line, the field and the root", async () => {
+  const evil = ["../../..", "../../etc/passwd", "/etc/passwd", "a/../../b", "ok\u0000.mp4"];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...evil), fc.nat(3), async (id, pad) => {
+      const rows = [...Array(pad).fill({ video_id: "video7010", question: "q", answer: "a" }), {
+        video_id: id,
+        question: "q",
+        answer: "a",
+      }];
+      const file = join(root, `evil_${pad}.json`);
+      Deno.writeTextFileSync(file, JSON.stringify(rows, null, 1));
+      const e = await failure(loadMsrvttQa({ annotations: file, videoRoot: videos }));
+      assert.equal(e._tag, "BadAnnotation");
+      assert.equal(e.line, 2 + 5 * pad);
+      assert.ok(
+        e.message.endsWith(`field video_id ${JSON.stringify(id)} leads outside the video root ${videos}`),
+        e.message,
+      );
+    }),
+    { numRuns: 100, seed: 12 },
+  );
+  const csv = await write("next_evil.csv", "video,question,answer,qid\n../../x,q,a,1\n");
+  assert.match(
+    (await failure(loadNextQa({ annotations: csv, videoRoot: videos }))).message,
+    /next_evil\.csv:2: field video "\.\.\/\.\.\/x" leads outside/,
+  );
+  const inside = await write(
+    "inside.json",
+    JSON.stringify([{ video_id: "1001/../1001/4010069381", question: "q", answer: "a" }]),
+  );
+  assert.equal(
+    (await run(loadMsrvttQa({ annotations: inside, videoRoot: videos })))[0].video,
+    join(videos, "1001/4010069381.mp4"),
   );
 });
 

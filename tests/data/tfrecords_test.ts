@@ -87,21 +87,27 @@ const TF: { datasets: Record<string, string>; corrupt: Record<string, string> } 
 
 const listDir = async (dir: string) => (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
 
-Deno.test("writeTFRecords() writes <name>-0000i-of-0000N shards of shardSize examples and nothing else", async () => {
-  assert.deepEqual(await listDir(`${root}/float`), [
-    "data-00000-of-00003.tfrecord",
-    "data-00001-of-00003.tfrecord",
-    "data-00002-of-00003.tfrecord",
-  ]);
-  assert.deepEqual(await listDir(`${root}/png`), [
-    "clips-00000-of-00002.tfrecord",
-    "clips-00001-of-00002.tfrecord",
-  ]);
+Deno.test("writeTFRecords() writes <name>-0000i-of-0000N.<write> shards of shardSize examples, then their manifest, and nothing else", async () => {
+  const tagged = (name: string, n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) => new RegExp(`^${name}-0000${i}-of-0000${n}\\.[0-9a-z]{8}\\.tfrecord$`),
+    );
+  const float = await listDir(`${root}/float`);
+  assert.equal(float.length, 4);
+  tagged("data", 3).forEach((re, i) => assert.match(float[i], re));
+  assert.equal(float[3], "data.shards.json");
+  const png = await listDir(`${root}/png`);
+  tagged("clips", 2).forEach((re, i) => assert.match(png[i], re));
+  assert.deepEqual(png.slice(2), ["clips.shards.json"]);
   const counts = await Promise.all(
     floatReport.shards.map(async (p) => decodeRecords(await Deno.readFile(p)).length),
   );
   assert.deepEqual(counts, [3, 3, 1]);
   assert.equal(floatReport.examples, 7);
+  const manifest = JSON.parse(await Deno.readTextFile(floatReport.manifest));
+  assert.deepEqual(manifest.shards.map((s: { examples: number }) => s.examples), [3, 3, 1]);
+  assert.equal(manifest.examples, 7);
 });
 
 Deno.test("TensorFlow parses every float-video record equal to the example TypeScript wrote", () => {
@@ -156,6 +162,10 @@ Deno.test("interrupting the writer mid-stream leaves no shard behind", async () 
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.equal((await listDir(dir)).length, 2, "two temporary shards exist while the stream is open");
+  assert.ok(
+    (await listDir(dir)).every((f) => /\.tmp-\d+-[0-9a-f]{8}$/.test(f)),
+    "the open shards have temporary names",
+  );
   await Effect.runPromise(Fiber.interrupt(fiber));
   assert.deepEqual(await listDir(dir), []);
 });

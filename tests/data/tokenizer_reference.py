@@ -1,13 +1,21 @@
-"""Reference tokenizations for tests/data/tokenizer_test.ts, from the real libraries.
+"""Reference tokenizations for tests/data/tokenizer_test.ts, from the real libraries, in one process.
 
-usage: tokenizer_reference.py OUT_DIR STRINGS_JSON
+usage: tokenizer_reference.py OUT_DIR PLAN_JSON
+PLAN_JSON: {"strings": [str, ...], "extra": [{"name", "kind": "hf" | "sp", "file"}, ...]}: the fixed
+and the fuzzed strings, and models made elsewhere (the large synthetic vocabularies).
 Trains small models on a fixed corpus with `sentencepiece` and Hugging Face `tokenizers`, saves them
-in OUT_DIR (.model / tokenizer.json), and writes OUT_DIR/expected.json:
-{model_name: {"file": path, "ids": [[...] per string], "decoded": [str per string]}}.
+in OUT_DIR (.model / tokenizer.json), scores every string with every model, and writes
+OUT_DIR/expected.json: {"models": {name: {"file": path, "ids": [[...] per string], "decoded": [str
+per string]}}, "after": {"3.2": [[code point, ...] per string], "14": [...]}}, where `after[v]` lists
+the code points of each string that Unicode v did not assign (Python's unicodedata.ucd_3_2_0 and
+unicodedata, 14.0): the Rust crates under tokenizers carry Unicode tables of different ages
+(unicode-normalization-alignments and unicode_categories are old, onig is 14-ish, std is new), so
+they and V8 may classify such a character differently.
 """
 import json
 import os
 import sys
+import unicodedata
 
 import sentencepiece as spm
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -26,8 +34,9 @@ CORPUS = [
     "question: how many times did the drum play? answer: three",
 ] * 20
 
-out, strings_path = sys.argv[1], sys.argv[2]
-strings = json.load(open(strings_path))
+out, plan_path = sys.argv[1], sys.argv[2]
+plan = json.load(open(plan_path))
+strings = plan["strings"]
 corpus_path = os.path.join(out, "corpus.txt")
 with open(corpus_path, "w") as f:
     f.write("\n".join(CORPUS) + "\n")
@@ -38,6 +47,16 @@ expected = {}
 def record(name, file, encode, decode):
     ids = [encode(s) for s in strings]
     expected[name] = {"file": file, "ids": ids, "decoded": [decode(i) for i in ids]}
+
+
+for extra in plan.get("extra", []):
+    if extra["kind"] == "sp":
+        sp = spm.SentencePieceProcessor(model_file=extra["file"])
+        record(extra["name"], extra["file"], lambda s, sp=sp: sp.encode(s), lambda i, sp=sp: sp.decode(i))
+    else:
+        t = Tokenizer.from_file(extra["file"])
+        record(extra["name"], extra["file"], lambda s, t=t: t.encode(s, add_special_tokens=False).ids,
+               lambda i, t=t: t.decode(i, skip_special_tokens=True))
 
 
 # SentencePiece: unigram, BPE, and unigram with byte fallback and a user-defined symbol
@@ -102,7 +121,17 @@ tok_llama.normalizer = trained.normalizer
 tok_llama.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
                                        decoders.Strip(" ", 1, 0)])
 
-for name, t in [("hf_llama_bpe_bytes", tok_llama), ("hf_bytelevel_bpe", tok), ("hf_bytelevel_bpe_prefix", bpe_prefixed), ("hf_wordpiece", tok_wp),
+# Qwen2/Llama-3 style: an Oniguruma Split regex ((?i:...), \p{N}{1,3}, \s, lookahead) before byte-level BPE
+QWEN2 = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+         r"|\s+(?!\S)|\s+")
+tok_qwen = Tokenizer(models.BPE())
+tok_qwen.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(QWEN2), "isolated"),
+                                                  pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+tok_qwen.decoder = decoders.ByteLevel()
+tok_qwen.train_from_iterator(CORPUS, trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
+                                                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+
+for name, t in [("hf_qwen2_split", tok_qwen), ("hf_llama_bpe_bytes", tok_llama), ("hf_bytelevel_bpe", tok), ("hf_bytelevel_bpe_prefix", bpe_prefixed), ("hf_wordpiece", tok_wp),
                 ("hf_unigram", tok_uni), ("hf_bpe_whitespace", tok_ws)]:
     path = os.path.join(out, name + ".json")
     t.save(path)
@@ -110,4 +139,6 @@ for name, t in [("hf_llama_bpe_bytes", tok_llama), ("hf_bytelevel_bpe", tok), ("
     record(name, path, lambda s, t=t: t.encode(s, add_special_tokens=False).ids,
            lambda i, t=t: t.decode(i, skip_special_tokens=True))
 
-json.dump(expected, open(os.path.join(out, "expected.json"), "w"), ensure_ascii=False)
+after = {v: [[ord(c) for c in s if db.category(c) == "Cn"] for s in strings]
+         for v, db in [("3.2", unicodedata.ucd_3_2_0), ("14", unicodedata)]}
+json.dump({"models": expected, "after": after}, open(os.path.join(out, "expected.json"), "w"), ensure_ascii=False)

@@ -6,6 +6,8 @@ import { byteTokenizer } from "../../data/tokenizer/byte.ts";
 import { loadHfTokenizer } from "../../data/tokenizer/hf_tokenizer.ts";
 import { loadSentencePiece } from "../../data/tokenizer/sentencepiece.ts";
 import type { Tokenizer } from "../../data/tokenizer/tokenizer.ts";
+import { unicodeText } from "./_unicode_text.ts";
+import { bigByteLevelBpe, bigSentencePieceBpe } from "./_big_vocab.ts";
 
 await setBackend("wasm");
 
@@ -94,37 +96,86 @@ const STRINGS = [
   "unknown: ☃ ✈ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ꙮ",
   "<video> tokens <s> and [SEP] inline",
   "Mirasol sees  <video>what colour MIRASOL",
+  // one very long word (no space in 60 KB): merged, split or refused as a whole by each model
+  Array.from({ length: 20_000 }, (_, i) => "mirasolvideo"[i % 12] + (i % 7 === 0 ? "é" : "")).join(""),
   ...fc.sample(fc.array(fragment, { maxLength: 12 }).map((parts) => parts.join("")), {
     numRuns: 200,
     seed: 6,
   }),
 ];
 
+// Fuzzed strings: fast-check's hostile Unicode (every plane, every whitespace class, case-mapping
+// special cases, byte-order marks, combining marks...), a fixed seed, scored by the references in the
+// same single Python process as the fixed strings.
+const FUZZ_SEED = 16, FUZZ_RUNS = 300;
+const FUZZ = fc.sample(unicodeText(), { numRuns: FUZZ_RUNS, seed: FUZZ_SEED });
+const ALL = [...STRINGS, ...FUZZ];
+
 type Reference = { file: string; ids: number[][]; decoded: string[] };
 const dir = await Deno.makeTempDir({ prefix: "tokenizer_ref_" });
-await Deno.writeTextFile(`${dir}/strings.json`, JSON.stringify(STRINGS));
+// a Qwen2-sized byte-level BPE and a SentencePiece BPE of the same size, scored like the trained ones
+const BIG = 200_000;
+await Deno.writeTextFile(`${dir}/big_bpe.json`, bigByteLevelBpe(BIG));
+await Deno.writeFile(`${dir}/big_sp_bpe.model`, bigSentencePieceBpe(BIG));
+const extra = [
+  { name: "hf_big_bytelevel_bpe", kind: "hf", file: `${dir}/big_bpe.json` },
+  { name: "sp_big_bpe", kind: "sp", file: `${dir}/big_sp_bpe.model` },
+];
+await Deno.writeTextFile(`${dir}/plan.json`, JSON.stringify({ strings: ALL, extra }));
 const run = await new Deno.Command(".venv/bin/python", {
-  args: [new URL("./tokenizer_reference.py", import.meta.url).pathname, dir, `${dir}/strings.json`],
+  args: [new URL("./tokenizer_reference.py", import.meta.url).pathname, dir, `${dir}/plan.json`],
   stdout: "piped",
   stderr: "piped",
 }).output();
 if (!run.success) throw new Error(`tokenizer_reference.py failed:\n${new TextDecoder().decode(run.stderr)}`);
-const REFERENCE: Record<string, Reference> = JSON.parse(await Deno.readTextFile(`${dir}/expected.json`));
+const expected: { models: Record<string, Reference>; after: Record<"3.2" | "14", number[][]> } = JSON.parse(
+  await Deno.readTextFile(`${dir}/expected.json`),
+);
+const REFERENCE = expected.models;
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 
-function assertMatchesReference(name: string, tok: Tokenizer) {
+const escaped = (s: string) =>
+  JSON.stringify(s).replace(/[^\x20-\x7e]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+
+/**
+ * Models whose normalizer or pre-tokenizer reads Unicode tables that tokenizers takes from old crates
+ * (BertNormalizer, StripAccents, NFKC: unicode_categories, unicode-normalization-alignments), while
+ * V8 carries a recent Unicode. For them a fuzzed string is not compared when it holds a character
+ * assigned after Unicode 3.2 whose class those tables decide: a mark, punctuation, a format or space
+ * character, or one with a decomposition. The byte-level and byte-fallback models read no such
+ * table that differs, and SentencePiece has its own (the precompiled charsmap): they see every string.
+ */
+const OLD_TABLES = new Set(["hf_wordpiece", "hf_unigram", "hf_bpe_whitespace"]);
+const tableDependent = (c: string) =>
+  !/\p{Cn}/u.test(c) && (/[\p{M}\p{P}\p{Cf}\p{Z}]/u.test(c) || c.normalize("NFKD") !== c);
+const skipped = (name: string, i: number) =>
+  OLD_TABLES.has(name) && i >= STRINGS.length &&
+  expected.after["3.2"][i].some((c) => tableDependent(String.fromCodePoint(c)));
+
+/** Every fixed and fuzzed string encodes to the reference's ids, and its ids decode to the reference's text. */
+function assertMatchesReference(name: string, tok: Tokenizer): number {
   const ref = REFERENCE[name];
-  STRINGS.forEach((s, i) => {
-    assert.deepEqual([...tok.encode(s)], ref.ids[i], `${name}: encode(${JSON.stringify(s)})`);
-    assert.equal(tok.decode(ref.ids[i]), ref.decoded[i], `${name}: decode(ids of ${JSON.stringify(s)})`);
+  let compared = 0;
+  ALL.forEach((s, i) => {
+    if (skipped(name, i)) return;
+    compared++;
+    const where = i < STRINGS.length
+      ? `string ${i}`
+      : `fuzzed string ${i - STRINGS.length} (seed ${FUZZ_SEED})`;
+    assert.deepEqual([...tok.encode(s)], ref.ids[i], `${name}: encode(${escaped(s)}), ${where}`);
+    assert.equal(tok.decode(ref.ids[i]), ref.decoded[i], `${name}: decode(ids of ${escaped(s)}), ${where}`);
   });
+  return compared;
 }
 
 const load = (e: Effect.Effect<Tokenizer, unknown>) => Effect.runPromise(e);
 
-for (const name of ["sp_unigram", "sp_bpe", "sp_unigram_bytes"]) {
-  Deno.test(`loadSentencePiece() encodes and decodes ${STRINGS.length} strings exactly as the sentencepiece library (${name})`, async () => {
-    assertMatchesReference(name, await load(loadSentencePiece(REFERENCE[name].file)));
+for (const name of ["sp_unigram", "sp_bpe", "sp_unigram_bytes", "sp_big_bpe"]) {
+  Deno.test(`loadSentencePiece() encodes and decodes ${STRINGS.length} fixed and ${FUZZ_RUNS} fuzzed strings exactly as the sentencepiece library (${name})`, async () => {
+    assert.equal(
+      assertMatchesReference(name, await load(loadSentencePiece(REFERENCE[name].file))),
+      ALL.length,
+    );
   });
 }
 
@@ -136,12 +187,76 @@ for (
     "hf_wordpiece",
     "hf_unigram",
     "hf_bpe_whitespace",
+    "hf_qwen2_split",
+    "hf_big_bytelevel_bpe",
   ]
 ) {
-  Deno.test(`loadHfTokenizer() encodes and decodes ${STRINGS.length} strings exactly as Hugging Face tokenizers (${name})`, async () => {
-    assertMatchesReference(name, await load(loadHfTokenizer(REFERENCE[name].file)));
+  Deno.test(`loadHfTokenizer() encodes and decodes ${STRINGS.length} fixed and ${FUZZ_RUNS} fuzzed strings exactly as Hugging Face tokenizers (${name})`, async () => {
+    const compared = assertMatchesReference(name, await load(loadHfTokenizer(REFERENCE[name].file)));
+    const left = ALL.length - compared;
+    if (left > 0) {
+      console.log(`${name}: ${left} fuzzed strings with characters newer than its Unicode tables skipped`);
+    }
+    assert.ok(
+      left < FUZZ_RUNS / 2,
+      `${left} of ${FUZZ_RUNS} fuzzed strings skipped: the fuzz tests too little`,
+    );
   });
 }
+
+Deno.test("loadHfTokenizer() loads a byte-level BPE tokenizer.json of 1M entries and 1M merges, and round-trips text", async () => {
+  const file = `${dir}/bpe_1m.json`;
+  await Deno.writeTextFile(file, bigByteLevelBpe(1_000_000, 3));
+  const tok = await load(loadHfTokenizer(file));
+  assert.equal(tok.vocabSize, 1_000_001);
+  for (const text of [STRINGS[4], STRINGS[6], FUZZ[0], "x".repeat(100_000)]) {
+    const ids = tok.encode(text);
+    assert.ok(ids.every((id) => id >= 0 && id < tok.vocabSize));
+    assert.equal(tok.decode(ids), text); // byte-level BPE loses nothing
+  }
+  await Deno.remove(file);
+});
+
+/** The smallest of 5 timings of `f`, after one warm-up run. */
+function minMs(f: () => unknown): number {
+  f();
+  let best = Infinity;
+  for (let k = 0; k < 5; k++) {
+    const t0 = performance.now();
+    f();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+Deno.test("every encoder is linear or n log n in the text: 8x the text takes well under 64x the time", async () => {
+  const unit = STRINGS.slice(2, 11).join(" ") + " ";
+  const text = (bytes: number) => unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
+  const small = text(8192), large = text(8 * 8192);
+  for (
+    const name of [
+      "sp_bpe",
+      "sp_unigram",
+      "sp_unigram_bytes",
+      "hf_llama_bpe_bytes",
+      "hf_bytelevel_bpe",
+      "hf_wordpiece",
+      "hf_unigram",
+      "hf_qwen2_split",
+    ]
+  ) {
+    const file = REFERENCE[name].file;
+    const tok = await load(name.startsWith("sp_") ? loadSentencePiece(file) : loadHfTokenizer(file));
+    const t0 = performance.now();
+    tok.encode(small);
+    const first = performance.now() - t0;
+    // the quadratic SentencePiece BPE this replaced took 3 s here: stop before 64 KB takes minutes
+    assert.ok(first < 1000, `${name}: encoding 8 KB took ${first.toFixed(0)} ms`);
+    const ratio = minMs(() => tok.encode(large)) / Math.max(0.05, minMs(() => tok.encode(small)));
+    // linear: about 8; the quadratic SentencePiece BPE this replaced measured 40-70 here
+    assert.ok(ratio < 24, `${name}: encoding 8x the text took ${ratio.toFixed(1)}x the time`);
+  }
+});
 
 Deno.test("special ids come from the vocabulary: SentencePiece trainer ids, HF added tokens", async () => {
   const sp = await load(loadSentencePiece(REFERENCE.sp_unigram_bytes.file));
@@ -173,7 +288,7 @@ Deno.test("a missing file or a corrupt model fails with a TokenizerError naming 
   assert.match(truncated.message, /truncated\.model: not a SentencePiece ModelProto/);
   await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ model: { type: "Mystery" } }));
   const bad = await Effect.runPromise(Effect.flip(loadHfTokenizer(`${dir}/bad.json`)));
-  assert.match(bad.message, /bad\.json: model type "Mystery" is not supported/);
+  assert.match(bad.message, /bad\.json: model\.type: "Mystery" is not supported/);
 });
 
 Deno.test("byteTokenizer() round-trips any string and keeps ids inside the vocabulary", () => {

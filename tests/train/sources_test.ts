@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeExample, encodeRecord } from "../../formats/tfrecord.ts";
-import { exampleFeatures } from "../../data/tfrecords.ts";
 import type { Batch, Example } from "../../data/types.ts";
 import { tiny } from "../../model/config.ts";
-import { tfrecordBatches } from "../../data/tfrecord_batches.ts";
 import { syntheticBatches, syntheticClasses } from "../../train/sources.ts";
 
 const N = tiny.video.frames, H = tiny.video.height, W = tiny.video.width;
@@ -55,33 +52,4 @@ Deno.test("syntheticBatches is a pure function of (seed, step) whose caption sta
   assert.deepEqual(pool(0).ids, ["synthetic-4-0", "synthetic-4-1"]);
   assert.deepEqual(pool(1).ids, ["synthetic-4-2", "synthetic-4-0"]);
   assert.deepEqual(pool(3).video, pool(0).video);
-});
-
-Deno.test("tfrecordBatches reads data/ shards back exactly and visits every example once per epoch in a seeded order", async () => {
-  const dir = await Deno.makeTempDir();
-  const source = syntheticBatches(tiny, { batchSize: 5, seed: 9 })(0);
-  const examples = Array.from({ length: 5 }, (_, i) => row(source, i, `clip-${i}`));
-  for (const [s, part] of [examples.slice(0, 3), examples.slice(3)].entries()) {
-    const bytes = part.map((e) => encodeRecord(encodeExample(exampleFeatures(e))));
-    await Deno.writeFile(
-      `${dir}/data-0000${s}-of-00002.tfrecord`,
-      new Uint8Array(bytes.flatMap((b) => [...b])),
-    );
-  }
-  const batches = await tfrecordBatches(dir, tiny, { batchSize: 2, seed: 1 });
-  const ids = Array.from({ length: 5 }, (_, s) => batches(s).ids).flat(); // 2 epochs of 5
-  assert.deepEqual([...ids.slice(0, 5)].sort(), examples.map((e) => e.id));
-  assert.deepEqual([...ids.slice(5, 10)].sort(), examples.map((e) => e.id));
-  assert.deepEqual(batches(3), (await tfrecordBatches(dir, tiny, { batchSize: 2, seed: 1 }))(3));
-  const b = batches(0), k = examples.findIndex((e) => e.id === b.ids[0]);
-  assert.deepEqual(b.video.subarray(0, N * H * W * 3), examples[k].video);
-  assert.deepEqual(b.audio.subarray(0, F * Mb), examples[k].audio);
-  assert.deepEqual(b.text.subarray(0, b.textShape[1]), examples[k].text);
-  await assert.rejects(() => tfrecordBatches(`${dir}/none`, tiny, { batchSize: 1, seed: 0 }));
-  const wrong = await tfrecordBatches(dir, { ...tiny, video: { ...tiny.video, height: 32 } }, {
-    batchSize: 1,
-    seed: 0,
-  });
-  assert.throws(() => wrong(0), /video has 6144 values, the config needs 12288/);
-  await Deno.remove(dir, { recursive: true });
 });

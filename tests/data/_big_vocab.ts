@@ -6,7 +6,8 @@
  * is needed to build a million of them quickly. `seed` rotates the alphabet, so two seeds give
  * different vocabularies.
  */
-import { bytes, message, varint } from "../../formats/proto.ts";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ModelProtoSchema } from "../../formats/protos/sentencepiece/sentencepiece_model_pb.ts";
 import { bytesToUnicode } from "../../data/tokenizer/hf_split.ts";
 
 /** Tokens built from `alphabet`: [tokens, merges as pairs]. */
@@ -66,12 +67,11 @@ export function sentencePieceModel(
   trainer: { readonly modelType?: number; readonly byteFallback?: boolean } = {},
   charsmap?: Uint8Array,
 ): Uint8Array {
-  const spec = message(
-    varint(3, trainer.modelType ?? 2),
-    trainer.byteFallback ? varint(35, 1) : new Uint8Array(0),
-  );
-  const normalizer = charsmap ? [bytes(3, message(bytes(2, charsmap)))] : [];
-  return message(pieces.map(([t, score, type]) => piece(t, score, type)), bytes(2, spec), normalizer);
+  return toBinary(ModelProtoSchema, create(ModelProtoSchema, {
+    pieces: pieces.map(([piece, score, type]) => ({ piece, score, type })),
+    trainerSpec: { modelType: trainer.modelType ?? 2, ...(trainer.byteFallback ? { byteFallback: true } : {}) },
+    ...(charsmap ? { normalizerSpec: { precompiledCharsmap: charsmap } } : {}),
+  }));
 }
 
 /** A SentencePiece BPE ModelProto with `size` pieces (<unk>, <s>, </s>, then merged pieces). */
@@ -79,29 +79,11 @@ export function bigSentencePieceBpe(size: number, seed = 1): Uint8Array {
   const letters = ["\u2581", ..."abcdefghijklmnopqrstuvwxyz.,ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"];
   const [tokens] = grow(letters, size - 3, seed);
   // merged pieces score by creation order (earlier merges first), the letters after them
-  const pieces = [
-    piece("<unk>", 0, 2),
-    piece("<s>", 0, 3),
-    piece("</s>", 0, 3),
-    ...tokens.map((t, i) => piece(t, i < letters.length ? -size - i : -i, 1)),
+  const pieces: [string, number, number][] = [
+    ["<unk>", 0, 2],
+    ["<s>", 0, 3],
+    ["</s>", 0, 3],
+    ...tokens.map((t, i): [string, number, number] => [t, i < letters.length ? -size - i : -i, 1]),
   ];
-  return message(pieces, bytes(2, message(varint(3, 2))));
-}
-
-const utf8 = new TextEncoder();
-
-/** ModelProto.pieces entry: {1: piece, 2: score (float), 3: type}, written by hand for speed. */
-function piece(text: string, score: number, type: number): Uint8Array {
-  const t = utf8.encode(text);
-  if (t.length > 100) throw new Error("piece longer than the one-byte lengths written here");
-  const body = new Uint8Array(2 + t.length + 5 + 2);
-  body.set([0x0a, t.length], 0);
-  body.set(t, 2);
-  body[2 + t.length] = 0x15; // field 2, fixed32
-  new DataView(body.buffer).setFloat32(3 + t.length, score, true);
-  body.set([0x18, type], 7 + t.length); // field 3, varint
-  const out = new Uint8Array(2 + body.length);
-  out.set([0x0a, body.length], 0);
-  out.set(body, 2);
-  return out;
+  return sentencePieceModel(pieces);
 }

@@ -138,9 +138,12 @@ export function buildSignatureFunction(
     if (read) return read;
     const name = keyword.get(a.out.id)!;
     if (!wordsOf(name, a.out.dtype)) return { arg: name };
-    const node = `${name}/words`;
-    taken.add(node);
-    heads.push({ name: node, op: "Bitcast", inputs: [{ arg: name }], attrs: { T: { type: "uint32" }, type: { type: "int32" } }, outArgs: [["output", 1]] });
+    // Checked first: a call through `signatures` skips the binding checks, and the words of a key of
+    // another shape would otherwise be read silently.
+    const checked = `${name}/ensure_shape`, node = `${name}/words`;
+    taken.add(checked).add(node);
+    heads.push({ name: checked, op: "EnsureShape", inputs: [{ arg: name }], attrs: { T: { type: "uint32" }, shape: { shape: [...a.out.shape] } }, outArgs: [["output", 1]] });
+    heads.push({ name: node, op: "Bitcast", inputs: [{ node: checked, outArg: "output", index: 0, flat: 0 }], attrs: { T: { type: "uint32" }, type: { type: "int32" } }, outArgs: [["output", 1]] });
     return { node, outArg: "output", index: 0, flat: 0 };
   };
   const lowered = lowerGraph(graph, argRef, { computeDtype: opts.computeDtype, taken });

@@ -49,7 +49,9 @@ export type ObjectGraphSpec = {
 type Obj =
   | { readonly kind: "user"; readonly identifier: string; readonly children: [string, Obj][] }
   | { readonly kind: "variable"; readonly leaf: VariableLeaf }
-  | { readonly kind: "function"; readonly node: FunctionNode };
+  | { readonly kind: "function"; readonly node: FunctionNode }
+  /** A root attribute: a tf.function with an input signature, so calls are checked by name. */
+  | { readonly kind: "signed"; readonly fn: ConcreteFunction };
 
 const VERSION = { producer: 1, minConsumer: 1 };
 
@@ -95,7 +97,7 @@ function numbered(spec: ObjectGraphSpec): { nodes: Obj[]; ids: Map<Obj, number> 
     node: { fn: f, positional },
   });
   const functions = Object.keys(spec.functions).sort().map((k) =>
-    [k, fn(spec.functions[k], spec.functions[k].inputs.length)] as [string, Obj]
+    [k, { kind: "signed", fn: spec.functions[k] }] as [string, Obj]
   );
   const signatures = Object.keys(spec.signatures).map((k) => {
     const w = spec.signatures[k];
@@ -133,9 +135,29 @@ const specOf = (t: TensorSpec): Structured => ({
   dtype: t.dtype,
 });
 
-/** inspect.FullArgSpec of a keyword-only Python function, as function_serialization.py records it. */
-function fullArgSpec(keywords: readonly string[]): Structured {
+/**
+ * inspect.FullArgSpec as function_serialization.py records it: of a keyword-only Python function, or
+ * (`positional`) of one whose arguments are all positional-or-keyword, as a tf.function with an
+ * input signature has them.
+ */
+function fullArgSpec(keywords: readonly string[], positional = false): Structured {
   const none: Structured = { kind: "none" };
+  const names = (ks: readonly string[]): Structured => ({ kind: "list", values: ks.map((k) => ({ kind: "string", value: k })) });
+  if (positional) {
+    return {
+      kind: "namedTuple",
+      name: "FullArgSpec",
+      fields: [
+        ["args", names(keywords)],
+        ["varargs", none],
+        ["varkw", none],
+        ["defaults", none],
+        ["kwonlyargs", { kind: "list", values: [] }],
+        ["kwonlydefaults", none],
+        ["annotations", { kind: "dict", fields: {} }],
+      ],
+    };
+  }
   return {
     kind: "namedTuple",
     name: "FullArgSpec",
@@ -157,6 +179,7 @@ export function savedObjectGraph(spec: ObjectGraphSpec): SavedObjectGraph {
   const variableIds = new Map<string, number>();
   for (const o of nodes) if (o.kind === "variable") variableIds.set(o.leaf.path, ids.get(o)!);
   const functions = new Map<string, ConcreteFunction>();
+  const signed = new Set<string>();
   const objects = nodes.map((o): MessageInitShape<typeof SavedObjectSchema> => {
     switch (o.kind) {
       case "user":
@@ -176,6 +199,26 @@ export function savedObjectGraph(spec: ObjectGraphSpec): SavedObjectGraph {
             },
           },
         };
+      case "signed": {
+        // Like a tf.function(input_signature=...) attribute: TensorFlow binds and checks every call
+        // against the named specs, so a wrong dtype or shape is refused naming the input.
+        functions.set(o.fn.name, o.fn);
+        signed.add(o.fn.name);
+        const keywords = o.fn.inputs.map((i) => i.name);
+        return {
+          kind: {
+            case: "function",
+            value: {
+              concreteFunctions: [o.fn.name],
+              functionSpec: {
+                fullargspec: structuredValue(fullArgSpec(keywords, true)),
+                isMethod: false,
+                inputSignature: structuredValue({ kind: "tuple", values: o.fn.inputs.map(specOf) }),
+              },
+            },
+          },
+        };
+      }
       case "function": {
         const { fn, positional } = o.node;
         functions.set(fn.name, fn);
@@ -200,13 +243,15 @@ export function savedObjectGraph(spec: ObjectGraphSpec): SavedObjectGraph {
   const concreteFunctions = Object.fromEntries(
     [...functions.keys()].sort().map((name) => {
       const fn = functions.get(name)!;
-      const inputs: Structured = {
-        kind: "tuple",
-        values: [{ kind: "tuple", values: [] }, {
-          kind: "dict",
-          fields: Object.fromEntries(fn.inputs.map((i) => [i.name, specOf(i)])),
-        }],
-      };
+      const inputs: Structured = signed.has(name)
+        ? { kind: "tuple", values: [{ kind: "tuple", values: fn.inputs.map(specOf) }, { kind: "dict", fields: {} }] }
+        : {
+          kind: "tuple",
+          values: [{ kind: "tuple", values: [] }, {
+            kind: "dict",
+            fields: Object.fromEntries(fn.inputs.map((i) => [i.name, specOf(i)])),
+          }],
+        };
       const outputs: Structured = {
         kind: "dict",
         fields: Object.fromEntries(fn.outputs.map((o) => [o.name, specOf(o)])),

@@ -78,7 +78,7 @@ def load_trainable(export_dir: str, signature: str | None, loss_key: str, strate
     if not hasattr(loaded.module, signature):
         raise ModelError(f"Cannot train {export_dir}: it has no '{signature}' signature")
     fn = getattr(loaded.module, signature)
-    accepted = fn.structured_input_signature[1]
+    accepted = mt.input_specs(fn)
     takes_key = KEY in accepted
     if takes_key and not hasattr(loaded.module, "fold_in"):
         raise ModelError(f"Cannot train '{signature}' of {export_dir}: it takes a key but the export has no fold_in to derive keys")

@@ -34,6 +34,24 @@ def use_logical_cpus(n: int) -> None:
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
 
 
+def concrete(fn):
+    """The concrete function behind a module attribute: exports make each one a tf.function with an
+    input signature (so TensorFlow checks calls by name), whose single trace is the concrete function."""
+    return fn.concrete_functions[0] if hasattr(fn, "concrete_functions") else fn
+
+
+def input_specs(fn) -> Dict[str, tf.TensorSpec]:
+    """Keyword -> TensorSpec of a module attribute or concrete function, positional or keyword-only."""
+    args, kwargs = concrete(fn).structured_input_signature
+    return {**{s.name: s for s in tf.nest.flatten(args)}, **kwargs}
+
+
+def input_names(fn) -> List[str]:
+    """The inputs in the order of the function's placeholders (its positional args, then sorted keywords)."""
+    args, kwargs = concrete(fn).structured_input_signature
+    return [s.name for s in tf.nest.flatten(args)] + sorted(kwargs)
+
+
 @dataclasses.dataclass
 class Loaded:
     module: object
@@ -45,7 +63,7 @@ class Loaded:
         """Runs `signature` on `batch`; `inline` (default: inside `inlining()`) imports its body as ops
         of the current graph, which only `tf.gradients` differentiates (GradientTape does not see them)."""
         fn = getattr(self.module, signature)
-        accepted = set(fn.structured_input_signature[1])  # keyword inputs of this signature
+        accepted = set(input_specs(fn))  # keyword inputs of this signature
         given = {**batch, **self.params} if self.mode == "inputs" else batch
         kwargs = {k: v for k, v in given.items() if k in accepted}
         if inline if inline is not None else self._inline_depth > 0:
@@ -76,8 +94,9 @@ def inline_call(fn, kwargs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     """
     if tf.executing_eagerly():
         raise RuntimeError("inline_call: needs graph mode; call it inside a tf.function")
+    fn = concrete(fn)
     graph = fn.graph
-    names = sorted(fn.structured_input_signature[1])
+    names = input_names(fn)
     missing = [k for k in names if k not in kwargs]
     if missing:
         raise ValueError(f"inline_call: missing inputs {missing} of {graph.name}")

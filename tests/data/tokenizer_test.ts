@@ -229,10 +229,13 @@ function minMs(f: () => unknown): number {
   return best;
 }
 
-Deno.test("every encoder is linear or n log n in the text: 8x the text takes well under 64x the time", async () => {
+// A complexity check, not a speed figure (bench/tokenizers.ts has those): 16x the text costs ~16-22x for
+// an n log n encoder and ~256x for a quadratic one, so the bound of 64 holds on a loaded machine and
+// still fails the quadratic encoder this replaced.
+Deno.test("every encoder is linear or n log n in the text: 16x the text takes well under 256x the time", async () => {
   const unit = STRINGS.slice(2, 11).join(" ") + " ";
   const text = (bytes: number) => unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
-  const small = text(8192), large = text(8 * 8192);
+  const small = text(8192), large = text(16 * 8192);
   for (
     const name of [
       "sp_bpe",
@@ -253,8 +256,7 @@ Deno.test("every encoder is linear or n log n in the text: 8x the text takes wel
     // the quadratic SentencePiece BPE this replaced took 3 s here: stop before 64 KB takes minutes
     assert.ok(first < 1000, `${name}: encoding 8 KB took ${first.toFixed(0)} ms`);
     const ratio = minMs(() => tok.encode(large)) / Math.max(0.05, minMs(() => tok.encode(small)));
-    // linear: about 8; the quadratic SentencePiece BPE this replaced measured 40-70 here
-    assert.ok(ratio < 24, `${name}: encoding 8x the text took ${ratio.toFixed(1)}x the time`);
+    assert.ok(ratio < 64, `${name}: encoding 16x the text took ${ratio.toFixed(1)}x the time`);
   }
 });
 

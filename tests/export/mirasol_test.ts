@@ -113,9 +113,12 @@ for (const [i, p] of prepared.entries()) {
     assert.deepEqual(r.tf1.signatures, [
       "__saved_model_init_op",
       "encode",
+      "fold_in",
       "forward",
       "loss",
       "serving_default",
+      "split",
+      "train_loss",
     ]);
     assert.equal(r.tf1.var_handles, p.mode === "variables" ? p.paths.length : 0);
     for (const sig of ["serving_default", "forward", "loss", "encode"]) {
@@ -130,9 +133,12 @@ for (const [i, p] of prepared.entries()) {
       assert.deepEqual(Object.keys(r.cli.show.signatures).sort(), [
         "__saved_model_init_op",
         "encode",
+        "fold_in",
         "forward",
         "loss",
         "serving_default",
+        "split",
+        "train_loss",
       ]);
       assert.deepEqual(r.cli.show.signatures.serving_default.inputs.sort(), [
         "audio",
@@ -147,7 +153,7 @@ for (const [i, p] of prepared.entries()) {
       assert.ok(maxOf(r.tflite.errors) <= 1e-4, JSON.stringify(r.tflite));
     });
     Deno.test(`${p.name}: re-saved by TensorFlow it keeps its signatures and outputs`, () => {
-      assert.deepEqual(r.resave.signatures, ["encode", "forward", "loss", "serving_default"]);
+      assert.deepEqual(r.resave.signatures, ["encode", "fold_in", "forward", "loss", "serving_default", "split", "train_loss"]);
       for (const sig of ["forward", "loss", "encode"]) assert.ok(maxOf(r.resave.errors[sig]) <= 1e-4, sig);
     });
   }

@@ -1,11 +1,9 @@
 /**
  * The TensorFlow training driver end to end on `tiny`, on CPU: TypeScript writes TFRecord shards of a
  * learnable synthetic task and exports a SavedModel in both parameter modes; export/tf/driver.py
- * trains each for 20 Adam steps (the `inputs` export XLA-compiled with --jit); TypeScript's
- * loadCheckpoint reads the trained weights back and runs forward and loss with them.
- *
- * Only one run uses --jit: with the current exports XLA recompiles at every step (~12-20 s a step
- * here, see export/tf/README.md "Limits"), which makes this file take minutes until that is fixed.
+ * trains each for 20 steps of TypeScript's recipe on the train-mode signature (the `inputs` export
+ * XLA-compiled with --jit); TypeScript's loadCheckpoint reads the trained weights back and runs
+ * forward and loss with them. (Step-by-step equality with TypeScript's `train`: train_parity_test.ts.)
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
@@ -14,6 +12,8 @@ import type { MirasolParams } from "../../model/mod.ts";
 import * as model from "../../model/mod.ts";
 import { setBackend } from "../../transforms/backend.ts";
 import { treeFlatten } from "../../transforms/tree.ts";
+import { keysFor, PRNGKey } from "../../transforms/random.ts";
+import { stepKey } from "../../train/step.ts";
 import { BATCH, batchOf, config, exportTiny, mean, readMetrics, runDriver, syntheticExample, TEXT_LENGTH, writeShards } from "./_tf_driver_fixtures.ts";
 
 await setBackend("wasm");
@@ -56,11 +56,12 @@ Deno.test("metrics.jsonl has one finite line per step, and the loss goes down", 
   assert.ok(last < 0.85 * first, `mean loss of steps 1-5 ${first} -> steps 16-20 ${last}`);
 });
 
-Deno.test("the first step's loss is the TypeScript loss of the exported params on a training batch", () => {
+Deno.test("the first step's loss is the TypeScript train-mode loss of the exported params, with step 0's key, on a training batch", () => {
   // Which 2 of the 8 examples the shuffled first batch holds is TF's choice: compare with every pair's range.
   const pairs: [number, number][] = [];
   for (let i = 0; i < examples.length; i++) for (let j = 0; j < examples.length; j++) if (i !== j) pairs.push([i, j]);
-  const losses = tf.tidy(() => pairs.map(([i, j]) => model.loss(params, batchOf([examples[i], examples[j]]), { config, train: false }).total.dataSync()[0]));
+  const key = stepKey(keysFor(PRNGKey(5), ["init", "train"]).train, 0); // the run key train derives from --seed 5
+  const losses = tf.tidy(() => pairs.map(([i, j]) => model.loss(params, batchOf([examples[i], examples[j]]), { config, train: true, key }).total.dataSync()[0]));
   const closest = Math.min(...losses.map((l) => Math.abs(l - metrics[0].total)));
   assert.ok(closest <= 1e-3 * metrics[0].total, `step 1 loss ${metrics[0].total} is no pair's TypeScript loss (closest off by ${closest})`);
 });

@@ -36,7 +36,7 @@ tf.config.threading.set_inter_op_parallelism_threads(threads)
 sys.path.insert(0, sys.argv[5])
 import mirasol_tf as mt
 model = mt.load_model(export_dir)
-spec = model.module.loss.structured_input_signature[1]
+spec = mt.input_specs(model.module.loss)
 g = tf.random.Generator.from_seed(1)
 batch = {}
 for name, s in spec.items():

@@ -98,6 +98,25 @@ export function foldIn<K extends Key>(key: K, data: number): K {
   return asKey(out[0], out[1]) as K;
 }
 
+/**
+ * [foldIn(key, d) for d of data], in one hash: threefry_2x32 hashes the pairs (first half, second
+ * half) of its counters, so the counters [hi_0..hi_k, lo_0..lo_k] give every foldIn at once. For a
+ * tensor key that is one Threefry op instead of k (a traced graph derives hundreds of keys a step).
+ */
+export function foldInMany<K extends Key>(key: K, data: readonly number[]): K[] {
+  for (const d of data) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new KeyError(`Cannot fold ${d} into a key: need a non-negative integer`);
+  }
+  if (!isTensorKey(key) || data.length < 2) return data.map((d) => foldIn(key, d));
+  const k = data.length, counts = new Uint32Array(2 * k);
+  data.forEach((d, i) => {
+    counts[i] = Math.floor(d / 2 ** 32);
+    counts[k + i] = d % 2 ** 32;
+  });
+  const words = tf.transpose(tf.reshape(hashTensor(key, counts), [2, k])); // row i = foldIn(key, data[i])
+  return tf.unstack(words).map((w) => tensorKey(w)) as K[];
+}
+
 /** FNV-1a over UTF-8: a stable 32-bit number for a name. */
 function hashName(name: string): number {
   let h = 0x811c9dc5;
@@ -110,7 +129,8 @@ function hashName(name: string): number {
  * key, so a new submodule leaves the initialisation of the existing ones as it was.
  */
 export function keysFor<const N extends string, K extends Key>(key: K, names: readonly N[]): Record<N, K> {
-  return Object.fromEntries(names.map((name) => [name, foldIn(key, hashName(name))])) as Record<N, K>;
+  const keys = foldInMany(key, names.map(hashName));
+  return Object.fromEntries(names.map((name, i) => [name, keys[i]])) as Record<N, K>;
 }
 
 type Shape = readonly number[];

@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { truncNormal } from "../../transforms/initializers.ts";
-import { foldIn, type Key, keysFor } from "../../transforms/random.ts";
+import { foldInMany, type Key, keysFor } from "../../transforms/random.ts";
 import type { MirasolConfig } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import * as tokenLearner from "../layers/token_learner.ts";
@@ -104,11 +104,12 @@ export function applyWithState(
   const [B, T, n, D] = u.shape;
   let state = initState(p, B);
   const xs: tf.Tensor3D[] = [];
+  const keys = opts.key === undefined ? undefined : foldInMany(opts.key, Array.from({ length: T }, (_, t) => t));
   for (let t = 0; t < T; t++) {
     const ut = tf.reshape(tf.slice(u, [0, t, 0, 0], [B, 1, n, D]), [B, n, D]); // [B, n, D]
     const out = step(p, state, ut, t, {
       train: opts.train,
-      key: opts.key === undefined ? undefined : foldIn(opts.key, t),
+      key: keys?.[t], // foldIn(key, t)
       dropout: opts.config.dropout,
     });
     xs.push(out.x);

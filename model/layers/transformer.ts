@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Key } from "../../transforms/random.ts";
-import { foldIn, keysFor } from "../../transforms/random.ts";
+import { foldIn, foldInMany, keysFor } from "../../transforms/random.ts";
 import { ConfigError, requirePositiveInts } from "../errors.ts";
 import { expectShape } from "../shape.ts";
 import * as attention from "./attention.ts";
@@ -158,8 +158,9 @@ export function applyStack(p: StackParams, x: tf.Tensor, opts: BlockOptions = {}
   expectShape(x, ["B", "T", p.ln_final.scale.shape[0]], "transformer stack", "x");
   return tf.tidy(() => {
     let h: tf.Tensor = x;
+    const keys = opts.key ? foldInMany(opts.key, p.blocks.map((_, i) => i)) : undefined; // foldIn(key, i)
     p.blocks.forEach((b, i) => {
-      h = applyBlock(b, h, { ...opts, key: opts.key ? foldIn(opts.key, i) : undefined });
+      h = applyBlock(b, h, { ...opts, key: keys?.[i] });
     });
     return layerNorm.apply(p.ln_final, h) as tf.Tensor3D;
   });

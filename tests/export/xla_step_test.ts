@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 export_dir, steps, vocab = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 probe = mt.load_model(export_dir)
-spec = probe.module.loss.structured_input_signature[1]
+spec = mt.input_specs(probe.module.loss)
 g = tf.random.Generator.from_seed(1)
 batch = {n: g.uniform(s.shape, 0, vocab, dtype=tf.int32) if s.dtype == tf.int32 else tf.ones(s.shape) if n.endswith("mask") else g.uniform(s.shape)
          for n, s in sorted(spec.items())}  # sorted: the dict order varies by process

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs-core";
 import { setBackend } from "../../transforms/backend.ts";
 import {
-  bernoulli, foldIn, type HostKey, type Key, keysFor, keyWords, normal, PRNGKey, split, tensorKey, truncatedNormal,
+  bernoulli, foldIn, foldInMany, type HostKey, type Key, keysFor, keyWords, normal, PRNGKey, split, tensorKey, truncatedNormal,
   uniform,
 } from "../../transforms/random.ts";
 import { opCounts, trace } from "../../transforms/trace.ts";
@@ -65,4 +65,19 @@ Deno.test("tracing with a key input records Threefry ops, not the drawn numbers 
 Deno.test("host samplers refuse a tensor key with a KeyError, and a tensor key must be int32 [2]", () => {
   assert.throws(() => tensorKey(tf.tensor1d([1, 2, 3], "int32")), /need int32 \[2\]/);
   assert.throws(() => tensorKey(tf.tensor1d([1, 2], "float32")), /need int32 \[2\]/);
+});
+
+Deno.test("foldInMany(key, data) is [foldIn(key, d) for d of data], host and tensor key; a tensor key takes one hash", () => {
+  fc.assert(
+    fc.property(keyArb, fc.array(fc.integer({ min: 0, max: 2 ** 40 }), { minLength: 1, maxLength: 9 }), (key, data) => {
+      tf.tidy(() => {
+        const want = data.map((d) => wordsOf(foldIn(key, d)));
+        assert.deepEqual(foldInMany(key, data).map(wordsOf), want);
+        assert.deepEqual(foldInMany(asTensorKey(key), data).map(wordsOf), want);
+      });
+    }),
+    { numRuns: 100, seed: 8 },
+  );
+  const g = trace((k: tf.Tensor) => ({ keys: tf.stack(foldInMany(tensorKey(k), [1, 2, 3, 4]).map((x) => x.words)) }), KEY);
+  assert.equal(opCounts(g).ThreefryHash, 1);
 });

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, BACKENDS, setBackend } from "../transforms/backend.ts";
-import { type Tree, treeDispose } from "../transforms/tree.ts";
+import { treeDispose } from "../transforms/tree.ts";
 import { batchTensors, disposeBatch } from "./batch_tensors.ts";
 import { configs, type MirasolConfig, validateConfig } from "../model/config.ts";
 import { loss, type MirasolParams } from "../model/mirasol.ts";

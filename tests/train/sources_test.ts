@@ -1,28 +1,9 @@
 import assert from "node:assert/strict";
-import type { Batch, Example } from "../../data/types.ts";
 import { tiny } from "../../model/config.ts";
 import { syntheticBatches, syntheticClasses } from "../../train/sources.ts";
 
-const N = tiny.video.frames, H = tiny.video.height, W = tiny.video.width;
+const N = tiny.video.frames;
 const F = N * tiny.audio.columnsPerFrame, Mb = tiny.audio.melBins;
-
-/** Row i of a batch as an Example (what data/ writes to shards). */
-function row(b: Batch, i: number, id: string): Example {
-  const L = b.textShape[1], v = N * H * W * 3, a = F * Mb;
-  return {
-    id,
-    video: b.video.slice(i * v, (i + 1) * v),
-    videoShape: [N, H, W, 3],
-    audio: b.audio.slice(i * a, (i + 1) * a),
-    audioShape: [F, Mb],
-    mediaMask: b.mediaMask.slice(i * N, (i + 1) * N),
-    hasAudio: true,
-    fps: 25,
-    text: b.text.slice(i * L, (i + 1) * L),
-    textMask: b.textMask.slice(i * L, (i + 1) * L),
-    lossMask: b.lossMask.slice(i * L, (i + 1) * L),
-  };
-}
 
 Deno.test("syntheticBatches is a pure function of (seed, step) whose caption starts with the class token the media encode", () => {
   const a = syntheticBatches(tiny, { batchSize: 3, seed: 4 });

@@ -10,11 +10,14 @@
  *   dropout drawn in the graph from `key` (uint32 [2], a PRNGKey's words) by the same Threefry as
  *   TypeScript, so one key gives the same masks on both sides;
  * - `fold_in`(key, data) -> {key} and `split`(key) -> {keys [2, 2]}: jax-style key derivation in the
- *   graph, with which the driver derives each step's and each replica's key from one seed.
+ *   graph, with which the driver derives each step's and each replica's key from one seed;
+ * - `diagnostics`(video, audio, text, text_mask, loss_mask) -> the collapse diagnostics of x and h
+ *   (spread across samples and tokens, effective rank, latent loss vs a shuffled-target baseline).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { MirasolConfig, MirasolParams } from "../../model/mod.ts";
 import * as model from "../../model/mod.ts";
+import { diagnose } from "../../model/diagnostics.ts";
 import { THREEFRY_HASH } from "../../transforms/prng_kernels.ts";
 import { split, tensorKey } from "../../transforms/random.ts";
 import type { ShapeDtype } from "../../transforms/tree.ts";
@@ -41,7 +44,7 @@ export function mirasolInputs(config: MirasolConfig, s: MirasolShapes): Record<"
   };
 }
 
-export type MirasolSignature = "forward" | "loss" | "encode" | "train_loss" | "fold_in" | "split";
+export type MirasolSignature = "forward" | "loss" | "encode" | "train_loss" | "fold_in" | "split" | "diagnostics";
 
 export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Record<MirasolSignature, SignatureSpec<MirasolParams>> {
   const inputs = mirasolInputs(config, s);
@@ -81,6 +84,14 @@ export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Reco
       words: ["key", "keys"],
       inputs: { key: KEY },
       fn: (_p, i) => ({ keys: tf.stack(split(tensorKey(i.key), 2).map((k) => k.words)) }),
+    },
+    // The collapse diagnostics of x and h (model/diagnostics.ts), which the driver logs during training.
+    diagnostics: {
+      inputs: pick("video", "audio", "text", "text_mask", "loss_mask"),
+      fn: (p, i) => {
+        const batch = { video: i.video, audio: i.audio, text: i.text, textMask: i.text_mask, lossMask: i.loss_mask };
+        return { ...diagnose(p, batch, { config }) };
+      },
     },
     encode: {
       inputs: pick("video", "audio"),

@@ -39,6 +39,7 @@ class Trainable:
     signature: str  # the signature trained
     takes_key: bool  # it has a PRNG `key` input (train_loss): masking and dropout drawn in the graph
     fold_in: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]  # the export's fold_in(key, data) -> key
+    diagnose: Callable[[Dict[str, tf.Tensor]], Dict[str, float]] | None  # collapse diagnostics of a batch
 
     def numpy_params(self) -> Dict[str, np.ndarray]:
         return {path: np.asarray(v.numpy()) for path, v in self.params.items()}
@@ -106,7 +107,12 @@ def load_trainable(export_dir: str, signature: str | None, loss_key: str, strate
     def fold_in(key, data):
         return loaded.call("fold_in", {"key": key, "data": tf.convert_to_tensor(data, tf.int32)}, inline=not tf.executing_eagerly())["key"]
 
+    def diagnose(batch):
+        out = loaded.call("diagnostics", batch)
+        return {f"diag_{k}": float(v) for k, v in out.items()}
+
     return Trainable(
+        diagnose=diagnose if hasattr(loaded.module, "diagnostics") else None,
         signature=signature,
         takes_key=takes_key,
         fold_in=fold_in,

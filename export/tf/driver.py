@@ -212,6 +212,8 @@ def main(argv=None) -> dict:
     files = data.shard_files(args.data)
     make_ds = data.dataset_fn(files, model.inputs, model.batch, args.seed, args.shuffle_buffer)
     iterator = iter(strategy.distribute_datasets_from_function(make_ds))
+    # A fixed probe batch (the data's first) on which the collapse diagnostics are logged.
+    probe = next(iter(make_ds(tf.distribute.InputContext()))) if model.diagnose else None
 
     optimizer = optim.TsAdamW(args.recipe, model.variables, dmodel.decay_mask(args.savedmodel, model), strategy)
     objective, loss_weights = loss_objective(args, model, config)
@@ -236,11 +238,11 @@ def main(argv=None) -> dict:
             raise SystemExit(f"Cannot continue training: the loss is {last_loss} at step {step}")
         now = time.perf_counter()
         if step % args.log_every == 0 or step == args.steps:
-            record = {"step": step, **outputs,
+            record = {"step": step, **outputs, **(model.diagnose(probe) if probe is not None else {}),
                       "examples_per_sec": round(n * global_batch / max(now - last, 1e-9), 2), "seconds": round(now - started, 3)}
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
-        last = now
+        last = time.perf_counter()  # the diagnostics' time is not the next interval's
         if step % args.checkpoint_every == 0 and step < args.steps:
             manager.save(checkpoint_number=step)
     manager.save(checkpoint_number=step)  # every worker saves: variables may need collectives to read

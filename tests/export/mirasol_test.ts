@@ -93,7 +93,7 @@ const reports = await runTfChecks(prepared.map((p) => p.check), work);
 for (const [i, p] of prepared.entries()) {
   const r = reports[i];
   Deno.test(`${p.name}: exported serving, loss and train-mode signatures load in TensorFlow`, () => {
-    assert.deepEqual(p.exportSignatures, ["encode", "fold_in", "forward", "loss", "split", "train_loss"]);
+    assert.deepEqual(p.exportSignatures, ["diagnostics", "encode", "fold_in", "forward", "loss", "split", "train_loss"]);
     assert.equal(Object.keys(r.params).length, p.paths.length);
     assert.deepEqual(r.output_keys.loss, ["latent", "reconstruction", "text", "total"]);
   });
@@ -112,6 +112,7 @@ for (const [i, p] of prepared.entries()) {
   Deno.test(`${p.name}: the TF1 session loader restores it and serves every signature (rel err <= 1e-4)`, () => {
     assert.deepEqual(r.tf1.signatures, [
       "__saved_model_init_op",
+      "diagnostics",
       "encode",
       "fold_in",
       "forward",
@@ -132,6 +133,7 @@ for (const [i, p] of prepared.entries()) {
     Deno.test(`${p.name}: saved_model_cli lists every signature and runs serving_default to TypeScript's forward`, () => {
       assert.deepEqual(Object.keys(r.cli.show.signatures).sort(), [
         "__saved_model_init_op",
+        "diagnostics",
         "encode",
         "fold_in",
         "forward",
@@ -153,7 +155,7 @@ for (const [i, p] of prepared.entries()) {
       assert.ok(maxOf(r.tflite.errors) <= 1e-4, JSON.stringify(r.tflite));
     });
     Deno.test(`${p.name}: re-saved by TensorFlow it keeps its signatures and outputs`, () => {
-      assert.deepEqual(r.resave.signatures, ["encode", "fold_in", "forward", "loss", "serving_default", "split", "train_loss"]);
+      assert.deepEqual(r.resave.signatures, ["diagnostics", "encode", "fold_in", "forward", "loss", "serving_default", "split", "train_loss"]);
       for (const sig of ["forward", "loss", "encode"]) assert.ok(maxOf(r.resave.errors[sig]) <= 1e-4, sig);
     });
   }

@@ -49,9 +49,10 @@ Deno.test("the driver trains on the one CPU for the steps asked, reading every s
   assert.equal(run.summary!.global_batch, BATCH);
 });
 
-Deno.test("metrics.jsonl has one finite line per step, and the loss goes down", () => {
+Deno.test("metrics.jsonl has one finite line per step (losses, lr, gradient norm, collapse diagnostics), and the loss goes down", () => {
   assert.deepEqual(metrics.map((m) => m.step), Array.from({ length: STEPS }, (_, i) => i + 1));
-  for (const m of metrics) for (const k of ["total", "text", "latent", "reconstruction", "lr"]) assert.ok(Number.isFinite(m[k]), `step ${m.step}: ${k} = ${m[k]}`);
+  const logged = ["total", "text", "latent", "reconstruction", "lr", "grad_norm", "diag_x_rank", "diag_x_spread_samples", "diag_latent_shuffled"];
+  for (const m of metrics) for (const k of logged) assert.ok(Number.isFinite(m[k]), `step ${m.step}: ${k} = ${m[k]}`);
   const [first, last] = [mean(metrics.slice(0, 5).map((m) => m.total)), mean(metrics.slice(-5).map((m) => m.total))];
   assert.ok(last < 0.85 * first, `mean loss of steps 1-5 ${first} -> steps 16-20 ${last}`);
 });

@@ -24,6 +24,7 @@ import {
 } from "../../model/mod.ts";
 import { setBackend } from "../../transforms/backend.ts";
 import { valueAndGrad } from "../../transforms/grad.ts";
+import { diagnose } from "../../model/diagnostics.ts";
 import { foldIn, type HostKey, keyFromWords, keyWords, PRNGKey, split, tensorKey } from "../../transforms/random.ts";
 import { treeFlatten } from "../../transforms/tree.ts";
 
@@ -82,6 +83,7 @@ const calls = [
   { id: "loss0again", signature: "train_loss", inputs: { ...batchInputs(batch), key: uint32(k0) } },
   { id: "loss0xla", signature: "train_loss", inputs: { ...batchInputs(batch), key: uint32(k0) }, jit: true },
   { id: "loss1", signature: "train_loss", inputs: { ...batchInputs(batch), key: uint32(k1) } },
+  { id: "diagnostics", signature: "diagnostics", inputs: batchInputs(batch) },
   ...["signature", "attribute"].flatMap((via) => [
     { id: `int32key-${via}`, via, signature: "train_loss", inputs: { ...batchInputs(batch), key: { dtype: "int32", shape: [2], values: [1, 2] } } },
     { id: `shortkey-${via}`, via, signature: "train_loss", inputs: { ...batchInputs(batch), key: { dtype: "uint32", shape: [3], values: [1, 2, 3] } } },
@@ -167,4 +169,12 @@ Deno.test("the latent target's StopGradient is in the graph: TensorFlow's gradie
   // Not vacuous: without the stop-gradient the Combiner's gradients are different.
   const combiner = Object.keys(want).filter((p) => p.startsWith("combiner/"));
   assert.ok(combiner.some((p) => relErr(without[p], want[p]) > 1e-2), "stopGradient changes no Combiner gradient");
+});
+
+Deno.test("the exported collapse diagnostics equal TypeScript's diagnose (1e-4 relative)", () => {
+  const want = tf.tidy(() => Object.fromEntries(Object.entries(diagnose(params, batch, { config })).map(([k, v]) => [k, v.dataSync()[0]])));
+  for (const [k, v] of Object.entries(want)) {
+    const got = report.diagnostics.outputs[k][0];
+    assert.ok(Math.abs(got - v) <= 1e-4 * Math.max(1, Math.abs(v)), `${k}: TensorFlow ${got}, TypeScript ${v}`);
+  }
 });

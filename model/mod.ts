@@ -44,7 +44,6 @@ export {
   type MirasolParams,
 } from "./mirasol.ts";
 export { cosineDistance, latentLoss, reconstructionLoss, textLoss, totalLoss } from "./losses.ts";
-export { collapseDiagnostics, type CollapseDiagnostics, diagnose, effectiveRank } from "./diagnostics.ts";
 export { combinerMask, latentMask, maskedPerChunk, sampleKeep } from "./combiner_masking.ts";
 export * as combiner from "./combiner/mod.ts";
 export * as latent from "./latent.ts";

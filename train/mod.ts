@@ -8,3 +8,4 @@ export { defaultOptimizer, type StopReason, train, TrainError, type TrainOptions
 export { type BatchSource, syntheticBatches } from "./sources.ts";
 export { batchTensors, disposeBatch } from "./batch_tensors.ts";
 export { CheckpointCorrupt, CheckpointMismatch, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+export { collapseDiagnostics, type CollapseDiagnostics, diagnose, effectiveRank } from "./diagnostics.ts";

@@ -17,7 +17,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { MirasolConfig, MirasolParams } from "../../model/mod.ts";
 import * as model from "../../model/mod.ts";
-import { diagnose } from "../../model/diagnostics.ts";
+import { diagnose } from "../../train/diagnostics.ts";
 import { THREEFRY_HASH } from "../../transforms/prng_kernels.ts";
 import { split, tensorKey } from "../../transforms/random.ts";
 import type { ShapeDtype } from "../../transforms/tree.ts";
@@ -85,7 +85,7 @@ export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Reco
       inputs: { key: KEY },
       fn: (_p, i) => ({ keys: tf.stack(split(tensorKey(i.key), 2).map((k) => k.words)) }),
     },
-    // The collapse diagnostics of x and h (model/diagnostics.ts), which the driver logs during training.
+    // The collapse diagnostics of x and h (train/diagnostics.ts), which the driver logs during training.
     diagnostics: {
       inputs: pick("video", "audio", "text", "text_mask", "loss_mask"),
       fn: (p, i) => {

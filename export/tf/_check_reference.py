@@ -2,7 +2,7 @@
 
 `build_reference` writes, with `tf.saved_model.save`, the Python module an export corresponds to:
 an AutoTrackable root with a `params` tree of variables (variables mode), `trainable_variables`
-and `variables` lists, one keyword-only concrete function per signature (plus `init(seed)` in
+and `variables` lists, one tf.function with an input signature per signature (plus `init(seed)` in
 inputs mode), and signatures {serving_default: forward, <name>: <name>}. The model is the MLP of
 tests/export (y = relu(x @ l1.w + l1.b) @ l2.w + l2.b; loss = mean cross-entropy of y).
 
@@ -72,30 +72,36 @@ def build_reference(spec: dict, out_dir: str) -> None:
         h = tf.nn.relu(tf.matmul(x, w["l1/w"]) + w["l1/b"])
         return tf.matmul(h, w["l2/w"]) + w["l2/b"]
 
-    @tf.function
-    def forward(**kw):
+    def signed(name, body, specs):
+        # Like our exports' module attributes: a tf.function with an input signature over named
+        # positional arguments, so TensorFlow binds and checks every call against the specs.
+        args = ", ".join(s.name for s in specs)
+        scope = {"body": body}
+        exec(f"def {name}({args}):\n    return body(dict({', '.join(f'{a}={a}' for a in args.split(', '))}))", scope)
+        return tf.function(scope[name], input_signature=specs)
+
+    def forward(kw):
         return {"y": mlp(weights(kw), kw["x"])}
 
-    @tf.function
-    def loss(**kw):
+    def loss(kw):
         y = mlp(weights(kw), kw["x"])
         return {"total": tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=kw["labels"], logits=y))}
 
-    params = {} if spec["mode"] == "variables" else {
-        _keyword(p): tf.TensorSpec(spec["params"][p], tf.float32, name=_keyword(p)) for p in paths}
+    params = [] if spec["mode"] == "variables" else [
+        tf.TensorSpec(spec["params"][p], tf.float32, name=_keyword(p)) for p in paths]
     x = tf.TensorSpec([B, D], tf.float32, name="x")
     labels = tf.TensorSpec([B], tf.int32, name="labels")
-    root.forward = forward.get_concrete_function(**params, x=x)
+    root.forward = signed("forward", forward, params + [x])
     if spec["mode"] == "inputs":
-        @tf.function
-        def init(*, seed):
-            return {_keyword(p): tf.random.stateless_normal(spec["params"][p], tf.stack([seed, i]))
+        def init(kw):
+            return {_keyword(p): tf.random.stateless_normal(spec["params"][p], tf.stack([kw["seed"], i]))
                     for i, p in enumerate(paths)}
 
-        root.init = init.get_concrete_function(seed=tf.TensorSpec([], tf.int32, name="seed"))
-    root.loss = loss.get_concrete_function(**params, labels=labels, x=x)
-    tf.saved_model.save(root, out_dir, signatures={"serving_default": root.forward, "forward": root.forward,
-                                                    "loss": root.loss})
+        root.init = signed("init", init, [tf.TensorSpec([], tf.int32, name="seed")])
+    root.loss = signed("loss", loss, params + [labels, x])
+    sigs = {"serving_default": root.forward.get_concrete_function(), "loss": root.loss.get_concrete_function()}
+    sigs["forward"] = sigs["serving_default"]
+    tf.saved_model.save(root, out_dir, signatures=sigs)
 
 
 def _read(export_dir: str):
@@ -114,6 +120,9 @@ def _roles(mg) -> dict:
         node = og.nodes[child.node_id]
         if node.WhichOneof("kind") == "bare_concrete_function":
             roles.setdefault(node.bare_concrete_function.concrete_function_name, f"attr:{child.local_name}")
+        if node.WhichOneof("kind") == "function":
+            for fn in node.function.concrete_functions:
+                roles.setdefault(fn, f"attr:{child.local_name}")
         if child.local_name == "signatures":
             for sig in node.children:
                 fn = og.nodes[sig.node_id].bare_concrete_function.concrete_function_name

@@ -24,7 +24,7 @@ import {
 } from "../../model/mod.ts";
 import { setBackend } from "../../transforms/backend.ts";
 import { valueAndGrad } from "../../transforms/grad.ts";
-import { diagnose } from "../../model/diagnostics.ts";
+import { diagnose } from "../../train/diagnostics.ts";
 import { foldIn, type HostKey, keyFromWords, keyWords, PRNGKey, split, tensorKey } from "../../transforms/random.ts";
 import { treeFlatten } from "../../transforms/tree.ts";
 

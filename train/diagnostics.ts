@@ -18,9 +18,9 @@
  * Letters: B batch, T chunks, m tokens per chunk, D width.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { MirasolBatch } from "./inputs.ts";
-import { latentLoss } from "./losses.ts";
-import { forward, type ForwardOptions, type MirasolParams } from "./mirasol.ts";
+import type { MirasolBatch } from "../model/inputs.ts";
+import { latentLoss } from "../model/losses.ts";
+import { forward, type ForwardOptions, type MirasolParams } from "../model/mirasol.ts";
 
 export type CollapseDiagnostics = {
   readonly x_spread_samples: tf.Scalar;

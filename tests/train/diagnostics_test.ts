@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { collapseDiagnostics, diagnose, effectiveRank } from "../../model/diagnostics.ts";
+import { collapseDiagnostics, diagnose, effectiveRank } from "../../train/diagnostics.ts";
 import { exampleBatch, init, tiny } from "../../model/mod.ts";
 import { setBackend } from "../../transforms/backend.ts";
 import { normalValues, PRNGKey } from "../../transforms/random.ts";

@@ -33,7 +33,12 @@ export type VariableLeaf = {
 };
 
 /** A bare concrete function node: the function and how many leading arguments may be positional. */
-export type FunctionNode = { readonly fn: ConcreteFunction; readonly positional: number };
+export type FunctionNode = {
+  readonly fn: ConcreteFunction;
+  readonly positional: number;
+  /** Its inputs are named positional arguments (a tf.function's trace) rather than keyword-only. */
+  readonly namedPositional?: boolean;
+};
 
 export type ObjectGraphSpec = {
   readonly variables: readonly VariableLeaf[];
@@ -51,7 +56,7 @@ type Obj =
   | { readonly kind: "variable"; readonly leaf: VariableLeaf }
   | { readonly kind: "function"; readonly node: FunctionNode }
   /** A root attribute: a tf.function with an input signature, so calls are checked by name. */
-  | { readonly kind: "signed"; readonly fn: ConcreteFunction };
+  | { readonly kind: "signed"; readonly fn: ConcreteFunction; readonly trace: Obj };
 
 const VERSION = { producer: 1, minConsumer: 1 };
 
@@ -96,9 +101,12 @@ function numbered(spec: ObjectGraphSpec): { nodes: Obj[]; ids: Map<Obj, number> 
     kind: "function",
     node: { fn: f, positional },
   });
-  const functions = Object.keys(spec.functions).sort().map((k) =>
-    [k, { kind: "signed", fn: spec.functions[k] }] as [string, Obj]
-  );
+  // A tf.function tracks its one concrete function as child `trace_0`, as TensorFlow saves it.
+  const functions = Object.keys(spec.functions).sort().map((k) => {
+    const f = spec.functions[k];
+    const trace: Obj = { kind: "function", node: { fn: f, positional: f.inputs.length, namedPositional: true } };
+    return [k, { kind: "signed", fn: f, trace }] as [string, Obj];
+  });
   const signatures = Object.keys(spec.signatures).map((k) => {
     const w = spec.signatures[k];
     return [k, fn(w, w.inputs.length === 1 ? 1 : 0)] as [string, Obj];
@@ -117,8 +125,8 @@ function numbered(spec: ObjectGraphSpec): { nodes: Obj[]; ids: Map<Obj, number> 
   for (let at = 0; at < queue.length; at++) {
     const o = queue[at];
     nodes.push(o);
-    if (o.kind !== "user") continue;
-    for (const [, c] of o.children) {
+    const children = o.kind === "user" ? o.children : o.kind === "signed" ? [["trace_0", o.trace] as const] : [];
+    for (const [, c] of children) {
       if (!ids.has(c)) {
         ids.set(c, queue.length);
         queue.push(c);
@@ -206,6 +214,8 @@ export function savedObjectGraph(spec: ObjectGraphSpec): SavedObjectGraph {
         signed.add(o.fn.name);
         const keywords = o.fn.inputs.map((i) => i.name);
         return {
+          children: [{ nodeId: ids.get(o.trace)!, localName: "trace_0" }],
+          dependencies: [{ nodeId: ids.get(o.trace)!, localName: "trace_0" }],
           kind: {
             case: "function",
             value: {
@@ -220,7 +230,7 @@ export function savedObjectGraph(spec: ObjectGraphSpec): SavedObjectGraph {
         };
       }
       case "function": {
-        const { fn, positional } = o.node;
+        const { fn, positional, namedPositional } = o.node;
         functions.set(fn.name, fn);
         const keywords = fn.inputs.map((i) => i.name);
         return {
@@ -231,7 +241,7 @@ export function savedObjectGraph(spec: ObjectGraphSpec): SavedObjectGraph {
               argumentKeywords: keywords,
               allowedPositionalArguments: BigInt(positional),
               functionSpec: {
-                fullargspec: structuredValue(fullArgSpec(keywords)),
+                fullargspec: structuredValue(fullArgSpec(keywords, namedPositional)),
                 inputSignature: structuredValue({ kind: "none" }),
               },
             },
@@ -286,6 +296,8 @@ export function checkpointObjectGraph(spec: ObjectGraphSpec): TrackableObjectGra
     nodes: nodes.map((o) => ({
       children: o.kind === "user"
         ? o.children.map(([localName, c]) => ({ nodeId: ids.get(c)!, localName }))
+        : o.kind === "signed"
+        ? [{ nodeId: ids.get(o.trace)!, localName: "trace_0" }]
         : [],
       attributes: o.kind === "variable"
         ? [{ name: "VARIABLE_VALUE", fullName: o.leaf.path, checkpointKey: checkpointKey(o.leaf.path) }]

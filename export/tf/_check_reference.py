@@ -99,8 +99,8 @@ def build_reference(spec: dict, out_dir: str) -> None:
 
         root.init = signed("init", init, [tf.TensorSpec([], tf.int32, name="seed")])
     root.loss = signed("loss", loss, params + [labels, x])
-    sigs = {"serving_default": root.forward.get_concrete_function(), "loss": root.loss.get_concrete_function()}
-    sigs["forward"] = sigs["serving_default"]
+    forward_fn = root.forward.get_concrete_function()
+    sigs = {"serving_default": forward_fn, "forward": forward_fn, "loss": root.loss.get_concrete_function()}
     tf.saved_model.save(root, out_dir, signatures=sigs)
 
 
@@ -191,6 +191,10 @@ def _object_graph(mg, roles) -> dict:
         if node.WhichOneof("kind") == "bare_concrete_function":
             fn = node.bare_concrete_function
             fn.concrete_function_name = roles.get(fn.concrete_function_name, fn.concrete_function_name)
+        if node.WhichOneof("kind") == "function":
+            names = [roles.get(n, n) for n in node.function.concrete_functions]
+            del node.function.concrete_functions[:]
+            node.function.concrete_functions.extend(names)
     functions = {roles.get(k, k): _d(v) for k, v in og.concrete_functions.items()}
     return {"nodes": [_d(n) for n in og.nodes], "concrete_functions": functions}
 

@@ -13,6 +13,7 @@
  * (moments, counts), the step and the PRNG key, and the batch of step s is `data(s)` (a function),
  * or the (s+1)-th item of an iterable, which is fast-forwarded past the steps already done.
  */
+import { requireFits } from "../model/memory.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { Batch } from "../data/types.ts";
 import { batchReader, type BatchSource } from "./sources.ts";
@@ -203,6 +204,7 @@ async function startState(
   optimizer: GradientTransformation,
 ): Promise<State> {
   const ckpt = `${o.out}/ckpt`;
+  requireFits(o.config, o.batchSize, tf.getBackend()); // before init: wasm aborts past 4 GiB
   const k = keysFor(PRNGKey(o.seed), ["init", "train"]);
   const fresh = o.params
     ? treeMap(

@@ -31,7 +31,6 @@ export {
   withFrames,
 } from "./config.ts";
 export { decodeConfig } from "./config_decode.ts";
-export { MemoryError, requireFits, trainingBytes } from "./memory.ts";
 export { ConfigError, ShapeError } from "./errors.ts";
 export { exampleBatch, InputError, type Media, type MirasolBatch, validateBatch, validateMedia } from "./inputs.ts";
 export {

@@ -13,7 +13,7 @@
  * (moments, counts), the step and the PRNG key, and the batch of step s is `data(s)` (a function),
  * or the (s+1)-th item of an iterable, which is fast-forwarded past the steps already done.
  */
-import { requireFits } from "../model/memory.ts";
+import { requireFits } from "./memory.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { Batch } from "../data/types.ts";
 import { batchReader, type BatchSource } from "./sources.ts";

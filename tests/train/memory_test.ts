@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { configs, type MirasolConfig } from "../../model/config.ts";
-import { MemoryError, requireFits, trainingBytes } from "../../model/memory.ts";
+import { MemoryError, requireFits, trainingBytes } from "../../train/memory.ts";
 import { paramBytes, paramShapes } from "../../transforms/param_shapes.ts";
 import { init } from "../../model/mirasol.ts";
 

@@ -11,8 +11,8 @@
  */
 import { Data } from "effect";
 import { paramBytes, paramShapes } from "../transforms/param_shapes.ts";
-import { audioTokensPerChunk, combinerTokens, type MirasolConfig, videoTokensPerChunk } from "./config_schema.ts";
-import { init } from "./mirasol.ts";
+import { audioTokensPerChunk, combinerTokens, type MirasolConfig, videoTokensPerChunk } from "../model/config_schema.ts";
+import { init } from "../model/mirasol.ts";
 
 /** The config cannot fit in the memory the backend can address. */
 export class MemoryError extends Data.TaggedError("MemoryError")<{

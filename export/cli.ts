@@ -22,7 +22,7 @@ import type { ComputeDtype } from "./savedmodel/lower.ts";
 import { mirasolSignatures } from "./savedmodel/mirasol.ts";
 
 const USAGE = "usage: deno task export --config <name> --out <dir> [--format savedmodel|graphmodel] [--params variables|inputs] " +
-  "[--checkpoint <dir>] [--batch N] [--text-length L] [--dtype float32|bfloat16] [--seed N] [--overwrite]";
+  "[--checkpoint <dir>] [--frames N --chunks T] [--batch N] [--text-length L] [--dtype float32|bfloat16] [--seed N] [--overwrite]";
 
 export type ExportArgs = {
   readonly config: model.MirasolConfig;
@@ -43,15 +43,39 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
   return value as T;
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
+function integer(name: string, value: string | undefined, fallback: number, min: 0 | 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new ExportSpecError({ reason: `--${name} must be a non-negative integer, got '${value}'` });
+  if (value.trim() === "" || !Number.isSafeInteger(n) || n < min) {
+    throw new ExportSpecError({ reason: `--${name} must be a ${min === 1 ? "positive" : "non-negative"} integer, got '${value}'` });
+  }
   return n;
 }
 
+/** A preset name or a config JSON file (decoded by model/config_decode.ts). */
+function resolveConfig(spec: string | undefined): model.MirasolConfig {
+  const configs = model.configs as Record<string, model.MirasolConfig>;
+  if (spec !== undefined && spec in configs) return configs[spec];
+  if (spec === undefined || !spec.endsWith(".json")) {
+    throw new ExportSpecError({ reason: `--config must name one of ${Object.keys(configs).join(", ")} or a .json file, got '${spec ?? ""}'. ${USAGE}` });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Deno.readTextFileSync(spec));
+  } catch (e) {
+    throw new ExportSpecError({ reason: `Cannot read --config file '${spec}': ${(e as Error).message}` });
+  }
+  try {
+    return model.decodeConfig(json, `--config file '${spec}'`);
+  } catch (e) {
+    throw new ExportSpecError({ reason: (e as Error).message });
+  }
+}
+
 export function parseExportArgs(argv: readonly string[]): ExportArgs {
-  const { values } = parseArgs({
+  let values;
+  try {
+    ({ values } = parseArgs({
     args: [...argv],
     options: {
       config: { type: "string" },
@@ -64,25 +88,53 @@ export function parseExportArgs(argv: readonly string[]): ExportArgs {
       dtype: { type: "string" },
       seed: { type: "string" },
       overwrite: { type: "boolean" },
+      frames: { type: "string" },
+      chunks: { type: "string" },
     },
     strict: true,
-  });
-  const configs = model.configs as Record<string, model.MirasolConfig>;
-  if (!values.config || !(values.config in configs)) {
-    throw new ExportSpecError({ reason: `--config must name one of ${Object.keys(configs).join(", ")}, got '${values.config ?? ""}'. ${USAGE}` });
+  }));
+  } catch (e) {
+    // node:util says why (an unknown or valueless flag) as a TypeError; it is a usage error here
+    throw new ExportSpecError({ reason: `${(e as Error).message}. ${USAGE}` });
   }
+  let config = resolveConfig(values.config);
   if (!values.out) throw new ExportSpecError({ reason: `--out is required. ${USAGE}` });
-  const config = configs[values.config];
+  if (values.frames !== undefined || values.chunks !== undefined) {
+    const frames = integer("frames", values.frames, config.video.frames, 1);
+    const chunks = integer("chunks", values.chunks, config.video.chunks, 1);
+    try {
+      config = model.withFrames(config, frames, chunks);
+    } catch (e) {
+      throw new ExportSpecError({ reason: `Cannot use --frames ${frames} --chunks ${chunks}: ${(e as Error).message}` });
+    }
+  }
+  const params = oneOf("params", values.params, ["variables", "inputs"] as const, "variables");
+  const format = oneOf("format", values.format, ["savedmodel", "graphmodel"] as const, "savedmodel");
+  if (values.checkpoint !== undefined && params === "inputs" && format === "savedmodel") {
+    throw new ExportSpecError({ reason: "--checkpoint cannot be used with --params inputs: that export holds no weights" });
+  }
+  if (values.checkpoint !== undefined) {
+    const info = (() => {
+      try {
+        return Deno.statSync(values.checkpoint!);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (!info?.isDirectory) {
+      throw new ExportSpecError({ reason: `--checkpoint '${values.checkpoint}' is not a checkpoint folder (${info ? "a file" : "not found"})` });
+    }
+  }
   return {
     config,
     out: values.out,
-    format: oneOf("format", values.format, ["savedmodel", "graphmodel"] as const, "savedmodel"),
-    params: oneOf("params", values.params, ["variables", "inputs"] as const, "variables"),
+    format,
+    params,
     checkpoint: values.checkpoint,
-    batch: positiveInt("batch", values.batch, 2),
-    textLength: positiveInt("text-length", values["text-length"], Math.min(8, config.text.maxLength)),
+    batch: integer("batch", values.batch, 2, 1),
+    textLength: integer("text-length", values["text-length"], Math.min(8, config.text.maxLength), 1),
     dtype: oneOf("dtype", values.dtype, ["float32", "bfloat16"] as const, "float32"),
-    seed: positiveInt("seed", values.seed, 0),
+    seed: integer("seed", values.seed, 0, 0),
     overwrite: values.overwrite ?? false,
   };
 }

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Data } from "effect";
 import { type Key, keysFor, normalValues, uniformValues } from "../transforms/random.ts";
 import type { MirasolConfig } from "./config.ts";
+import { findBadValue } from "./media_values.ts";
 
 const SYNC_READ_BACKENDS: readonly string[] = ["wasm", "cpu"];
 
@@ -43,11 +44,23 @@ const inputError = (field: string, expected: string, got: string, reason?: strin
 
 const shapeText = (s: readonly (number | string)[]) => `[${s.join(", ")}]`;
 
+export type ValidateOptions = {
+  /**
+   * Check media values: video in [0, 1], no NaN or Inf in video or audio (default true). Callers
+   * that checked their data already (train/batch_tensors.ts, on the host) may turn it off.
+   */
+  readonly checkValues?: boolean;
+};
+
 /**
  * Checks every field's rank, shape and dtype against the config and each other, and that text ids
  * lie in [0, vocab). Returns B and L. Reads the id range back from the backend (one small sync).
  */
-export function validateBatch(batch: MirasolBatch, config: MirasolConfig): { batch: number; length: number } {
+export function validateBatch(
+  batch: MirasolBatch,
+  config: MirasolConfig,
+  opts: ValidateOptions = {},
+): { batch: number; length: number } {
   const { frames: N, chunks: T, height: H, width: W } = config.video;
   const { columnsPerFrame: r, melBins } = config.audio;
   const fields = ["video", "audio", "text", "textMask", "lossMask"] as const;
@@ -134,6 +147,12 @@ export function validateBatch(batch: MirasolBatch, config: MirasolConfig): { bat
   if (lo < 0 || hi >= V) {
     throw inputError("text", `ids in [0, ${V})`, `ids in [${lo}, ${hi}]`, "ids outside the vocabulary");
   }
+  if (opts.checkValues ?? true) {
+    for (const [field, x, range] of [["video", video, { lo: 0, hi: 1 }], ["audio", audio, undefined]] as const) {
+      const bad = findBadValue(x, range);
+      if (bad) throw inputError(field, bad.expected, bad.got, bad.reason);
+    }
+  }
   return { batch: B, length: L };
 }
 
@@ -141,11 +160,11 @@ export function validateBatch(batch: MirasolBatch, config: MirasolConfig): { bat
 export type Media = Pick<MirasolBatch, "video" | "audio">;
 
 /** Checks video and audio against the config as `validateBatch` would (with a placeholder text) -> B. */
-export function validateMedia(media: Media, config: MirasolConfig): number {
+export function validateMedia(media: Media, config: MirasolConfig, opts: ValidateOptions = {}): number {
   const B = media.video?.shape?.[0] ?? 0;
   const text = tf.zeros([B, 1], "int32"), ones = tf.ones([B, 1]);
   try {
-    return validateBatch({ ...media, text, textMask: ones, lossMask: ones }, config).batch;
+    return validateBatch({ ...media, text, textMask: ones, lossMask: ones }, config, opts).batch;
   } finally {
     tf.dispose([text, ones]);
   }

@@ -43,6 +43,8 @@ export type ForwardOptions = {
   /** Enables dropout and the Combiner-output masking; both need `key` then. */
   readonly train: boolean;
   readonly key?: Key;
+  /** Check media values at the door (model/media_values.ts; default true): off for callers who checked. */
+  readonly checkValues?: boolean;
 };
 
 export type ForwardOutput = {
@@ -162,7 +164,7 @@ export function mediaContext(p: MirasolParams, m: Media, config: MirasolConfig):
 /** The whole model on one batch (validated first). */
 export function forward(p: MirasolParams, batch: MirasolBatch, opts: ForwardOptions): ForwardOutput {
   const { config: c, train } = opts;
-  validateBatch(batch, c);
+  validateBatch(batch, c, { checkValues: opts.checkValues });
   const k = opts.key && keysFor(opts.key, ["encode", "combiner", "mask", "latent", "reconstruction", "text"]);
   return tf.tidy(() => {
     const { u, x, h } = media(p, batch, opts, k);

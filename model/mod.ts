@@ -30,6 +30,7 @@ export {
   withCombiner,
   withFrames,
 } from "./config.ts";
+export { decodeConfig } from "./config_decode.ts";
 export { ConfigError, ShapeError } from "./errors.ts";
 export { exampleBatch, InputError, type Media, type MirasolBatch, validateBatch, validateMedia } from "./inputs.ts";
 export {

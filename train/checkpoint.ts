@@ -36,6 +36,9 @@ import {
   readBundle,
   writeBundle,
 } from "../formats/tensor_bundle.ts";
+import { cleanStaleTemps, syncDir, writeFileAtomic } from "../formats/atomic_write.ts";
+import { Result, Schema } from "effect";
+import { decodeSyncResult, NonNegativeInt } from "../data/schema_decode.ts";
 import { type HostKey, keyFromWords } from "../transforms/random.ts";
 import {
   countParams,
@@ -63,13 +66,17 @@ export type CheckpointInfo = {
   readonly prefix: string;
   readonly step: number;
   readonly configName: string | null;
+  /** SHA-256 of the config's JSON: a save into a folder of another config is refused. */
+  readonly configHash?: string;
   readonly paramCount: number;
   readonly optStateCount: number;
   readonly files: readonly { readonly name: string; readonly bytes: number }[];
 };
 
 import { buildTree, CheckpointCorrupt, matchConfig, matchTree } from "./_checkpoint_trees.ts";
+import { CheckpointClash, checkSavable, configHash } from "./_checkpoint_guard.ts";
 export { CheckpointCorrupt, CheckpointMismatch } from "./_checkpoint_trees.ts";
+export { CheckpointClash, CheckpointWriteError } from "./_checkpoint_guard.ts";
 
 const FORMAT = "mirasol-ts checkpoint v1: TensorFlow TensorBundle (tf.train.load_checkpoint reads it)";
 const SIDECAR = "checkpoint.json";
@@ -95,43 +102,38 @@ async function leafEntry(key: string, leaf: tf.Tensor): Promise<BundleEntry> {
   return { key, dtype, shape: [...leaf.shape], data };
 }
 
-async function writeSynced(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    const bytes = utf8.encode(text);
-    for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
-    await file.syncData();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, path);
-}
-
-/** Makes renames inside `dir` durable (the new names survive a power cut, not only a crash). */
-async function syncDir(dir: string): Promise<void> {
-  const d = await Deno.open(dir, { read: true });
-  try {
-    await d.sync();
-  } finally {
-    d.close();
-  }
-}
-
 /** Names this module writes in a checkpoint directory; nothing else there is ever deleted. */
-const OURS =
-  /^(ckpt-[0-9_]+\.(index|data-\d{5}-of-\d{5})(\.tempstate[0-9a-f]+)?|(checkpoint|checkpoint\.json)\.tmp-[0-9a-f-]+)$/;
+const OURS = /^ckpt-[0-9_]+\.(index|data-\d{5}-of-\d{5})(\.tempstate[0-9a-f]+)?$/;
+const OUR_TARGETS = new Set([TF_STATE, SIDECAR]);
 
-async function readInfo(dir: string): Promise<CheckpointInfo | null> {
+// Only the prefix is needed to load; the rest is checked when present (hand-written sidecars lack it).
+const Info = Schema.Struct({
+  format: Schema.optional(Schema.String),
+  prefix: Schema.String.check(
+    Schema.makeFilter((p: string) => /^ckpt-[0-9_]+$/.test(p) || "Expected a bundle prefix ckpt-<step>"),
+  ),
+  step: Schema.optional(NonNegativeInt),
+  configName: Schema.optional(Schema.NullOr(Schema.String)),
+  configHash: Schema.optional(Schema.String),
+  paramCount: Schema.optional(NonNegativeInt),
+  optStateCount: Schema.optional(NonNegativeInt),
+  files: Schema.optional(Schema.Array(Schema.Struct({ name: Schema.String, bytes: NonNegativeInt }))),
+});
+type StoredInfo = typeof Info.Type;
+
+async function readInfo(dir: string): Promise<StoredInfo | null> {
+  const file = `${dir}/${SIDECAR}`;
+  let raw: unknown;
   try {
-    return JSON.parse(await Deno.readTextFile(`${dir}/${SIDECAR}`)) as CheckpointInfo;
+    raw = JSON.parse(await Deno.readTextFile(file));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    if (e instanceof SyntaxError) {
-      throw new CheckpointCorrupt({ file: `${dir}/${SIDECAR}`, reason: `not JSON: ${e.message}` });
-    }
+    if (e instanceof SyntaxError) throw new CheckpointCorrupt({ file, reason: `not JSON: ${e.message}` });
     throw e;
   }
+  const info = decodeSyncResult(Info, raw, { root: SIDECAR });
+  if (Result.isFailure(info)) throw new CheckpointCorrupt({ file, reason: info.failure });
+  return info.success;
 }
 
 /**
@@ -141,10 +143,11 @@ async function readInfo(dir: string): Promise<CheckpointInfo | null> {
 export async function saveCheckpoint<C>(
   dir: string,
   ckpt: Checkpoint<Tree<tf.Tensor>, Tree<tf.Tensor>, C>,
+  opts: SaveOptions = {},
 ): Promise<CheckpointInfo> {
-  if (!Number.isSafeInteger(ckpt.step) || ckpt.step < 0) {
-    throw new TypeError(`Cannot save checkpoint: step must be a non-negative integer, got ${ckpt.step}`);
-  }
+  // Everything is checked before the first byte is written: a bad save must not cost the last good one.
+  const configJson = checkSavable(dir, ckpt);
+  const hash = await configHash(configJson);
   const params = treeFlatten(ckpt.params);
   const optState = treeFlatten(ckpt.optState);
   const entries: BundleEntry[] = [];
@@ -157,7 +160,7 @@ export async function saveCheckpoint<C>(
   entries.push(
     { key: "meta/step", dtype: "int64", shape: [], data: new BigInt64Array([BigInt(ckpt.step)]) },
     { key: "meta/key", dtype: "uint32", shape: [2], data: Uint32Array.from(ckpt.key) },
-    { key: "meta/config", dtype: "string", shape: [], data: [utf8.encode(JSON.stringify(ckpt.config))] },
+    { key: "meta/config", dtype: "string", shape: [], data: [utf8.encode(configJson)] },
     {
       key: "meta/structure",
       dtype: "string",
@@ -166,8 +169,17 @@ export async function saveCheckpoint<C>(
     },
   );
 
-  await Deno.mkdir(dir, { recursive: true });
   const previous = await readInfo(dir).catch(() => null);
+  if (previous && !opts.overwrite) {
+    const other = previous.configHash !== undefined
+      ? previous.configHash !== hash
+      : (previous.configName ?? null) !== configName(ckpt.config);
+    if (other) {
+      throw new CheckpointClash({ dir, stored: previous.configName ?? null, saving: configName(ckpt.config) });
+    }
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  await cleanStaleTemps(dir, (target) => OUR_TARGETS.has(target)); // temps of killed writers
   let prefix = `ckpt-${ckpt.step}`;
   for (let n = 1; prefix === previous?.prefix; n++) prefix = `ckpt-${ckpt.step}_${n}`;
   await writeBundle(`${dir}/${prefix}`, entries);
@@ -179,21 +191,21 @@ export async function saveCheckpoint<C>(
       bytes: (await Deno.stat(`${dir}/${name}`)).size,
     })),
   );
-  const name = (ckpt.config as { name?: unknown } | null)?.name;
   const info: CheckpointInfo = {
     format: FORMAT,
     prefix,
     step: ckpt.step,
-    configName: typeof name === "string" ? name : null,
+    configName: configName(ckpt.config),
+    configHash: hash,
     paramCount: countParams(ckpt.params),
     optStateCount: countParams(ckpt.optState),
     files,
   };
-  await writeSynced(
+  await writeFileAtomic(
     `${dir}/${TF_STATE}`,
     `model_checkpoint_path: "${prefix}"\nall_model_checkpoint_paths: "${prefix}"\n`,
   );
-  await writeSynced(`${dir}/${SIDECAR}`, JSON.stringify(info, null, 2) + "\n"); // the commit point
+  await writeFileAtomic(`${dir}/${SIDECAR}`, JSON.stringify(info, null, 2) + "\n"); // the commit point
   await syncDir(dir);
 
   const keep = new Set(files.map((f) => f.name));
@@ -203,6 +215,16 @@ export async function saveCheckpoint<C>(
     }
   }
   return info;
+}
+
+export type SaveOptions = {
+  /** Replace a checkpoint of another config in `dir` (default: refuse with CheckpointClash). */
+  readonly overwrite?: boolean;
+};
+
+function configName(config: unknown): string | null {
+  const name = (config as { name?: unknown } | null)?.name;
+  return typeof name === "string" ? name : null;
 }
 
 export type LoadOptions<P, S, C> = {
@@ -227,12 +249,6 @@ export async function loadCheckpoint<P = Tree<tf.Tensor>, S = Tree<tf.Tensor>, C
     throw new CheckpointCorrupt({
       file: `${dir}/${SIDECAR}`,
       reason: "not found (no checkpoint was committed here)",
-    });
-  }
-  if (typeof info.prefix !== "string" || !/^ckpt-[0-9_]+$/.test(info.prefix)) {
-    throw new CheckpointCorrupt({
-      file: `${dir}/${SIDECAR}`,
-      reason: `bad prefix ${JSON.stringify(info.prefix)}`,
     });
   }
   let bundle: Map<string, BundleEntry>;

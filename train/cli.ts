@@ -7,7 +7,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, BACKENDS, setBackend } from "../transforms/backend.ts";
 import { treeDispose } from "../transforms/tree.ts";
 import { batchTensors, disposeBatch } from "./batch_tensors.ts";
-import { configs, type MirasolConfig, validateConfig } from "../model/config.ts";
+import { configs, type MirasolConfig } from "../model/config.ts";
+import { decodeConfig } from "../model/config_decode.ts";
 import { loss, type MirasolParams } from "../model/mirasol.ts";
 import { train, type TrainOptions } from "./loop.ts";
 import { tfrecordBatches } from "../data/tfrecord_batches.ts";
@@ -171,10 +172,16 @@ export async function resolveConfig(spec: string): Promise<MirasolConfig> {
   } catch (e) {
     throw new UsageError(`Cannot read --config file '${spec}': ${(e as Error).message}`);
   }
+  let json: unknown;
   try {
-    return validateConfig(JSON.parse(text) as MirasolConfig);
+    json = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`Cannot use --config file '${spec}': ${(e as Error).message}`);
+    throw new UsageError(`Cannot use --config file '${spec}': not JSON (${(e as Error).message})`);
+  }
+  try {
+    return decodeConfig(json, `--config file '${spec}'`);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
 }
 

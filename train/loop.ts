@@ -13,6 +13,7 @@
  * (moments, counts), the step and the PRNG key, and the batch of step s is `data(s)` (a function),
  * or the (s+1)-th item of an iterable, which is fast-forwarded past the steps already done.
  */
+import { requireFits } from "./memory.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { Batch } from "../data/types.ts";
 import { batchReader, type BatchSource } from "./sources.ts";
@@ -203,6 +204,7 @@ async function startState(
   optimizer: GradientTransformation,
 ): Promise<State> {
   const ckpt = `${o.out}/ckpt`;
+  requireFits(o.config, o.batchSize, tf.getBackend()); // before init: wasm aborts past 4 GiB
   const k = keysFor(PRNGKey(o.seed), ["init", "train"]);
   const fresh = o.params
     ? treeMap(
@@ -256,6 +258,17 @@ function toTensors(b: Batch | MirasolBatch, o: TrainOptions, step: number): Mira
 const nextTick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Trains `config` on `data` for `steps` updates; see the module comment. */
+/** The second Ctrl-C must quit even while a step blocks this thread: a worker listens for it. */
+async function startWatchdog(): Promise<Worker | undefined> {
+  try {
+    const w = new Worker(new URL("./_sigint_watchdog.ts", import.meta.url).href, { type: "module" });
+    await new Promise((ready) => (w.onmessage = ready)); // its listener is in place
+    return w;
+  } catch {
+    return undefined; // no worker (a sandbox): the listener above still quits between steps
+  }
+}
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   checkOptions(o);
   const run = runRecord(o);
@@ -283,6 +296,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
   const sigint = o.handleSigint ?? true;
   if (sigint) Deno.addSignalListener("SIGINT", onSigint);
+  const watchdog = sigint ? await startWatchdog() : undefined;
   const reader = batchReader(o.data);
   let last: StepMetrics | undefined;
   let savedAt = s.step;
@@ -375,6 +389,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw e;
   } finally {
     if (sigint) Deno.removeSignalListener("SIGINT", onSigint);
+    watchdog?.terminate();
     await reader.close();
   }
 }

@@ -9,3 +9,5 @@ export { type BatchSource, syntheticBatches } from "./sources.ts";
 export { batchTensors, disposeBatch } from "./batch_tensors.ts";
 export { CheckpointCorrupt, CheckpointMismatch, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 export { collapseDiagnostics, type CollapseDiagnostics, diagnose, effectiveRank } from "./diagnostics.ts";
+export { MemoryError, requireFits, trainingBytes } from "./memory.ts";
+export { CheckpointClash, CheckpointWriteError } from "./checkpoint.ts";

@@ -15,6 +15,7 @@
  * The export is atomic: everything is written into a sibling temp folder that is renamed into place
  * at the end; on any failure the temp folder is removed and `dir` is untouched.
  */
+import { AtomicWriteError, cleanStaleTemps, writeDirAtomic } from "../../formats/atomic_write.ts";
 import { create } from "@bufbuild/protobuf";
 import * as tf from "@tensorflow/tfjs-core";
 import { decayByDefault } from "../../transforms/optim/adamw.ts";
@@ -153,31 +154,35 @@ async function leafEntry(leaf: Leaf, path: string): Promise<BundleEntry> {
   });
 }
 
-/** Writes into `<dir>.tmp-<random>` with `write`, then renames it to `dir`; removes the temp folder on failure. */
+/**
+ * Writes into a temp folder beside `dir` (`<dir>.tmp-<pid>-<hex>`) with `write`, then renames it to
+ * `dir` (formats/atomic_write.ts); on failure the temp folder is removed and `dir` is untouched.
+ * Temp folders of exports killed earlier (their pid is dead) are removed first.
+ */
 export function writeAtomically<A>(
   dir: string,
   overwrite: boolean,
   write: (tmp: string) => Promise<A>,
 ): Effect.Effect<A, ExportWriteError> {
-  const tmp = `${dir.replace(/\/+$/, "")}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  const fail = (e: unknown) =>
-    new ExportWriteError({ path: dir, reason: e instanceof Error ? e.message : String(e) });
+  const target = dir.replace(/\/+$/, "");
+  const slash = target.lastIndexOf("/");
+  const [parent, name] = slash < 0 ? [".", target] : [target.slice(0, slash) || "/", target.slice(slash + 1)];
   const run = async () => {
-    const exists = await Deno.stat(dir).then(() => true, () => false);
-    if (exists && !overwrite) throw new Error("it already exists (pass overwrite: true to replace it)");
-    await Deno.mkdir(tmp, { recursive: true });
-    const result = await write(tmp);
-    if (exists) {
-      const old = `${tmp}.old`;
-      await Deno.rename(dir, old);
-      await Deno.rename(tmp, dir);
-      await Deno.remove(old, { recursive: true });
-    } else await Deno.rename(tmp, dir);
-    return result;
+    await cleanStaleTemps(parent, (t) => t === name);
+    return await writeDirAtomic(target, write, { overwrite });
   };
-  return Effect.tryPromise({ try: run, catch: fail }).pipe(
-    Effect.onError(() => Effect.promise(() => Deno.remove(tmp, { recursive: true }).catch(() => undefined))),
-  );
+  return Effect.tryPromise({
+    try: run,
+    catch: (e) =>
+      new ExportWriteError({
+        path: dir,
+        reason: e instanceof AtomicWriteError
+          ? (e.exists ? "it already exists (pass overwrite: true to replace it)" : e.reason)
+          : e instanceof Error
+          ? e.message
+          : String(e),
+      }),
+  });
 }
 
 export function exportSavedModel<P>(

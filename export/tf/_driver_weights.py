@@ -24,6 +24,50 @@ import tensorflow as tf
 
 FORMAT = "mirasol-ts checkpoint v1: TensorFlow TensorBundle (tf.train.load_checkpoint reads it)"
 OURS = re.compile(r"^(ckpt-[0-9_]+\.(index|data-\d{5}-of-\d{5})(\.tempstate[0-9a-f]+)?|(checkpoint|checkpoint\.json)\.tmp-[0-9a-f-]+)$")
+# formats/atomic_write.ts's temp names: <target>.tmp-<pid>-<8 hex>; the pid tells a dead writer's
+TEMP = re.compile(r"^(checkpoint|checkpoint\.json|metrics\.jsonl)\.tmp-(\d+)-[0-9a-f]{8}$")
+
+
+class OutClash(Exception):
+    """--out holds a checkpoint of another config."""
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temps(out_dir: str) -> list[str]:
+    """Removes the temp files of writers that died (SIGKILL) in `out_dir`; returns their names."""
+    removed = []
+    for f in os.listdir(out_dir) if os.path.isdir(out_dir) else []:
+        m = TEMP.match(f)
+        if m and not _alive(int(m.group(2))):
+            os.remove(os.path.join(out_dir, f))
+            removed.append(f)
+    return removed
+
+
+def check_out(out_dir: str, config, overwrite: bool) -> None:
+    """Refuses an `out_dir` whose committed checkpoint is of another config (unless `overwrite`):
+    training there would replace it without a word."""
+    if overwrite or not os.path.exists(os.path.join(out_dir, "checkpoint.json")):
+        return
+    try:
+        stored = json.loads(tf.train.load_checkpoint(out_dir).get_tensor("meta/config"))
+    except Exception:  # noqa: BLE001 - unreadable or foreign: not ours to replace silently
+        stored = "<unreadable>"
+    if stored != config:
+        name = lambda c: c.get("name") if isinstance(c, dict) else c  # noqa: E731
+        raise OutClash(f"Cannot train into --out {out_dir}: it holds a checkpoint of config '{name(stored)}', "
+                       f"not of '{name(config)}' (pass --overwrite to replace it)")
 
 
 def prng_key_words(seed: int) -> list[int]:
@@ -32,7 +76,7 @@ def prng_key_words(seed: int) -> list[int]:
 
 
 def _write_synced(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{secrets.token_hex(4)}"
+    tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     with open(tmp, "w") as f:
         f.write(text)
         f.flush()
@@ -60,6 +104,7 @@ def write_weights(out_dir: str, params: Dict[str, np.ndarray], step: int, config
     """Writes `params` (path -> array) as the checkpoint of `step` with the run's key words (meta/key);
     returns what checkpoint.json holds."""
     os.makedirs(out_dir, exist_ok=True)
+    clean_stale_temps(out_dir)
     previous = _previous_prefix(out_dir)
     prefix, n = f"ckpt-{step}", 1
     while prefix == previous:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -51,8 +52,41 @@ import _driver_optim as optim  # noqa: E402
 import _driver_weights as weights  # noqa: E402
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line and exit code 2 (argparse prints the whole usage first)."""
+
+    def error(self, message):
+        sys.stderr.write(f"error: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def check_flags(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Every numeric flag in its range, and the local paths present, before TensorFlow starts."""
+    def need(ok: bool, flag: str, want: str):
+        if not ok:
+            p.error(f"--{flag} must be {want}, got {getattr(args, flag.replace('-', '_'))}")
+    for name in ("steps", "steps_per_loop", "log_every", "checkpoint_every", "keep_checkpoints", "shuffle_buffer", "cpu_replicas"):
+        need(getattr(args, name) >= 1, name.replace("_", "-"), ">= 1")
+    need(args.batch is None or args.batch >= 1, "batch", ">= 1")
+    for name in ("warmup_steps", "decay_steps"):
+        need(getattr(args, name) is None or getattr(args, name) >= 0, name.replace("_", "-"), ">= 0")
+    need(args.seed >= 0, "seed", ">= 0")
+    need(math.isfinite(args.lr) and args.lr > 0, "lr", "a positive number")
+    for name in ("weight_decay", "clip_norm"):
+        need(math.isfinite(getattr(args, name)) and getattr(args, name) >= 0, name.replace("_", "-"), "a non-negative number")
+    for name in ("beta1", "beta2"):
+        need(0 <= getattr(args, name) < 1, name, "in [0, 1)")
+    need(math.isfinite(args.eps) and args.eps > 0, "eps", "a positive number")
+    if "://" not in args.savedmodel and not os.path.isfile(os.path.join(args.savedmodel, "saved_model.pb")):
+        p.error(f"--savedmodel {args.savedmodel} is not a SavedModel folder (no saved_model.pb)")
+    if "://" not in args.data and not any(c in args.data for c in "*?[") and not os.path.exists(args.data):
+        p.error(f"--data {args.data} does not exist")
+    if args.config is not None and not os.path.isfile(args.config):
+        p.error(f"--config {args.config} is not a file")
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--savedmodel", required=True, help="SavedModel directory exported by mirasol-ts")
     p.add_argument("--data", required=True, help="glob of TFRecord shards (local or gs://)")
     p.add_argument("--out", required=True, help="run directory: checkpoints, weights, metrics")
@@ -83,10 +117,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--keep-checkpoints", type=int, default=3)
     p.add_argument("--shuffle-buffer", type=int, default=1024)
     p.add_argument("--write-worker-weights", action="store_true", help="non-chief workers also write their weights")
+    p.add_argument("--overwrite", action="store_true", help="train into an --out holding another config's checkpoint")
     args = p.parse_args(argv)
-    for name in ("steps", "steps_per_loop", "log_every", "checkpoint_every"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    check_flags(p, args)
     if args.loss_weights and args.finetune:
         p.error("--loss-weights and --finetune both set the loss weights: give one")
     try:
@@ -208,6 +241,7 @@ def main(argv=None) -> dict:
                          f"{model.batch} examples per replica and there are {replicas} replicas, so the global batch is "
                          f"{model.batch * replicas} (re-export with batch {global_batch // replicas} to change it)")
     config = dmodel.model_config(args.savedmodel, args.config)
+    weights.check_out(out_dir, config, args.overwrite)  # before anything is written there
 
     files = data.shard_files(args.data)
     make_ds = data.dataset_fn(files, model.inputs, model.batch, args.seed, args.shuffle_buffer)
@@ -261,5 +295,23 @@ def main(argv=None) -> dict:
     return summary
 
 
+def cli(argv=None) -> int:
+    """main() with failures as one line (no traceback) and exit code 1; usage errors exit 2."""
+    try:
+        main(argv)
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            sys.stderr.write(f"error: {e.code}\n")
+            return 1
+        return e.code or 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI's contract is one line, whatever failed
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        sys.stderr.write(f"error: {type(e).__name__}: {first}\n")
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -18,5 +18,5 @@ await saveCheckpoint(dir, {
   step,
   key: PRNGKey(step),
   config: { name: "big" },
-});
+}, { overwrite: true });
 console.log("saved");

@@ -205,7 +205,7 @@ Deno.test("train evaluates every N steps and keeps the best checkpoint by the ev
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("train stops with an error on a NaN loss and keeps the last good checkpoint", async () => {
+Deno.test("train stops with an InputError on NaN media (checked at the door) and keeps the last good checkpoint", async () => {
   const dir = await Deno.makeTempDir();
   const good = syntheticBatches(tiny, { batchSize: 2, seed: 1 });
   const data = (s: number) => {
@@ -215,7 +215,27 @@ Deno.test("train stops with an error on a NaN loss and keeps the last good check
   };
   await assert.rejects(
     () => train(base(dir, { steps: 6, data, checkpointEvery: 2 })),
-    /the loss is NaN at step 4 \(the checkpoint of step 2 is kept\)/,
+    /Cannot use batch\.audio: expected finite values, got NaN at row 0, element \[0, 0\]/,
+  );
+  const kept = await loadCheckpoint(`${dir}/ckpt`, { config: tiny });
+  assert.equal(kept.step, 2);
+  assert.ok(leafValues(kept.params).flat().every(Number.isFinite));
+  treeDispose(asTree(kept.params));
+  treeDispose(asTree(kept.optState));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("train stops with an error on a non-finite loss (finite but overflowing media) and keeps the last good checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  const good = syntheticBatches(tiny, { batchSize: 2, seed: 1 });
+  const data = (s: number) => {
+    const b = good(s);
+    if (s === 3) b.audio.fill(3e38);
+    return b;
+  };
+  await assert.rejects(
+    () => train(base(dir, { steps: 6, data, checkpointEvery: 2 })),
+    /the loss is (NaN|Infinity) at step 4 \(the checkpoint of step 2 is kept\)/,
   );
   const kept = await loadCheckpoint(`${dir}/ckpt`, { config: tiny });
   assert.equal(kept.step, 2);

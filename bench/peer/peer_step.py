@@ -1,9 +1,11 @@
 """The peer's train step (forward + backward + Adam) and forward on the `matched` workload.
 
 Usage: peer_step.py THREADS DIM REPS -> one JSON line {step_ms, fwd_ms, peak_rss_mb, params}.
-The log-mel is folded outside the model: the peer reads `audio_time_dim_per_timechunk` as the
-number of chunks and takes every T-th column, so columns are interleaved here to give each chunk
-its own contiguous 32 columns.
+The reconstruction target is 2 x 8 x 8 pooled frames a chunk, as ours. The log-mel is folded outside the model: the peer reads `audio_time_dim_per_timechunk` (4) both as
+the number of chunks and as the columns a chunk, so its log-mel has 16 columns (4 a chunk) in
+patches of 16 bins x 1 column: 16 audio tokens a chunk as ours (whose patches are 32 bins x 4 of its
+128 columns; only the patch embedding's few MFLOP differ). Columns are interleaved here so that the
+peer's '(t tc)' split gives each chunk its own contiguous columns.
 """
 import json, resource, sys, time
 threads, dim, reps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
@@ -13,11 +15,11 @@ torch.set_num_interop_threads(threads)
 from mirasol_pytorch import Mirasol
 
 torch.manual_seed(0)
-B, T, FRAMES, HW, MEL, COLS = 2, 4, 32, 64, 64, 4 * 32
+B, T, FRAMES, HW, MEL, COLS = 2, 4, 32, 64, 64, 16
 model = Mirasol(
     dim=dim, num_text_tokens=256, video_image_size=HW, video_frames_per_timechunk=FRAMES // T,
-    audio_freq_dim=MEL, audio_time_dim_per_timechunk=T, audio_patch_size=(32, 4), video_patch_size=(8, 8),
-    video_recon_patch_size=(16, 2), audio_encoder=dict(dim=dim, depth=2), video_encoder=dict(dim=dim, depth=2),
+    audio_freq_dim=MEL, audio_time_dim_per_timechunk=T, audio_patch_size=(16, 1), video_patch_size=(8, 8),
+    video_recon_patch_size=(8, 4), audio_encoder=dict(dim=dim, depth=2), video_encoder=dict(dim=dim, depth=2),
     text_max_seq_len=32, encoder_depth=2, decoder_depth=2, combiner_depth=2, combiner_output_num_tokens=8,
     attn_dim_head=64, attn_heads=4, flash_attn=False,
 )
@@ -33,7 +35,7 @@ def step():
     loss = model(audio=audio, video=video, text=text)
     loss.backward()
     opt.step()
-    return float(loss)
+    return loss.item()
 
 def fwd():
     with torch.no_grad():

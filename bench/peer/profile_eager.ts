@@ -1,5 +1,4 @@
 /** Top kernels of one eager wasm train step on `matched` (or `wsmall`): deno run -A bench/peer/profile_eager.ts [wsmall] */
-import * as tf from "@tensorflow/tfjs-core";
 import { exampleBatch, init } from "../../model/mod.ts";
 import { trainStep } from "../../train/step.ts";
 import { setBackend } from "../../transforms/backend.ts";

@@ -23,11 +23,11 @@ import { trainStepFlops } from "./_flops.ts";
 import { markdownTable, ms, sig, type Table } from "./_table.ts";
 import { WSMALL_BATCH, WSMALL_TEXT, wsmall } from "./_wsmall_config.ts";
 
-const PYTHON = new URL("../.venv/bin/python", import.meta.url).pathname;
-const DRIVER_DIR = new URL("../export/tf/", import.meta.url).pathname;
+export const PYTHON = new URL("../.venv/bin/python", import.meta.url).pathname;
+export const DRIVER_DIR = new URL("../export/tf/", import.meta.url).pathname;
 
 /** Times `reps` train steps after `warmup` (the first call traces, and with XLA compiles). */
-const STEP_PY = `
+export const STEP_PY = `
 import json, sys, time
 threads, xla, export_dir, reps = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3], int(sys.argv[4])
 import tensorflow as tf

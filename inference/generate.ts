@@ -97,13 +97,59 @@ export function generate(
   }
 }
 
+/**
+ * `generate` with awaited reads, so it runs on webgpu; greedy and sampling (beam search reads
+ * synchronously and is refused here). Same tokens as `generate` on a given backend.
+ */
+export async function generateAsync(
+  params: MirasolParams,
+  media: Media,
+  prompt: Prompt,
+  opts: GenerateOptions,
+): Promise<Generated[]> {
+  const h = mediaContext(params, media, opts.config);
+  try {
+    return await generateFromContextAsync(params, h, prompt, opts);
+  } finally {
+    h.dispose();
+  }
+}
+
+/** `generateFromContext` with awaited reads (greedy and sampling). */
+export function generateFromContextAsync(
+  params: MirasolParams,
+  h: tf.Tensor,
+  prompt: Prompt,
+  opts: GenerateOptions,
+): Promise<Generated[]> {
+  const strategy = opts.strategy;
+  if (strategy.kind === "beam") {
+    throw new ConfigError({ action: "generate asynchronously", reason: "beam search reads synchronously; use generate" });
+  }
+  return generateFromContext(params, h, prompt, opts, (p, state, logProbs) => decodeRowsAsync(p, state, logProbs, { ...opts, strategy }));
+}
+
 /** Generates given h [B, T, m, D] already computed (by `mediaContext`, or by a stream after t chunks). */
 export function generateFromContext(
   params: MirasolParams,
   h: tf.Tensor,
   prompt: Prompt,
   opts: GenerateOptions,
-): Generated[] {
+): Generated[];
+export function generateFromContext<R>(
+  params: MirasolParams,
+  h: tf.Tensor,
+  prompt: Prompt,
+  opts: GenerateOptions,
+  decode: (p: textDecoder.TextDecoderParams, state: textDecoder.TextDecoderState, logProbs: tf.Tensor2D) => R,
+): R;
+export function generateFromContext(
+  params: MirasolParams,
+  h: tf.Tensor,
+  prompt: Prompt,
+  opts: GenerateOptions,
+  decode?: (p: textDecoder.TextDecoderParams, state: textDecoder.TextDecoderState, logProbs: tf.Tensor2D) => unknown,
+): unknown {
   const p = params.text_decoder;
   const [B, , m] = h.shape;
   const expectM = opts.config.combiner.kind === "none" ? m : combinerTokens(opts.config);
@@ -116,6 +162,7 @@ export function generateFromContext(
   const prompts = promptRows(prompt, B, opts.config.text.vocab);
   checkOptions(opts, prompts, textDecoder.maxPositions(p));
   const first = textDecoder.stepPrompts(p, textDecoder.initState(p, h), prompts);
+  if (decode) return decode(p, first.state, first.logProbs);
   if (opts.strategy.kind === "beam") {
     return beamSearch(p, first.state, first.logProbs, {
       ...opts.strategy,
@@ -136,6 +183,23 @@ function chooseGreedy(logProbs: tf.Tensor2D): { ids: number[]; logProbs: number[
   return out;
 }
 
+/** The sampler's host side: rows of k candidate log-probs (and their ids, or 0..k-1) -> one pick a row. */
+function pickSampled(values: Float32Array, indices: Int32Array | null, k: number, u: ArrayLike<number>, temperature: number) {
+  const ids: number[] = [], lps: number[] = [];
+  for (let b = 0; b < u.length; b++) {
+    const row = values.subarray(b * k, (b + 1) * k);
+    let max = -Infinity;
+    for (const v of row) max = Math.max(max, v);
+    const weights = Array.from(row, (v) => Math.exp((v - max) / temperature));
+    const total = weights.reduce((a, w) => a + w, 0);
+    let j = 0, acc = weights[0];
+    while (j < k - 1 && acc <= u[b] * total) acc += weights[++j];
+    ids.push(indices ? indices[b * k + j] : j);
+    lps.push(row[j]);
+  }
+  return { ids, logProbs: lps };
+}
+
 /**
  * Sampling: per row one uniform draw from foldIn(key, step) picks a token by inverse CDF of
  * softmax(logp / temperature) over the candidates (all V, or the top k).
@@ -153,20 +217,35 @@ function sampler(s: { temperature: number; topK?: number; key: Key }): Chooser {
     } else {
       values = logProbs.dataSync() as Float32Array;
     }
+    return pickSampled(values, indices, k, uniformValues(foldIn(s.key, step), B), s.temperature);
+  };
+}
+
+type AsyncChooser = (logProbs: tf.Tensor2D, step: number) => Promise<{ ids: number[]; logProbs: number[] }>;
+
+async function chooseGreedyAsync(logProbs: tf.Tensor2D): Promise<{ ids: number[]; logProbs: number[] }> {
+  const { values, indices } = tf.topk(logProbs, 1);
+  try {
+    const [ids, lps] = await Promise.all([indices.data(), values.data()]);
+    return { ids: Array.from(ids), logProbs: Array.from(lps) };
+  } finally {
+    tf.dispose([values, indices]);
+  }
+}
+
+function samplerAsync(s: { temperature: number; topK?: number; key: Key }): AsyncChooser {
+  return async (logProbs, step) => {
+    const [B, V] = logProbs.shape;
+    const k = s.topK ?? V;
     const u = uniformValues(foldIn(s.key, step), B);
-    const ids: number[] = [], lps: number[] = [];
-    for (let b = 0; b < B; b++) {
-      const row = values.subarray(b * k, (b + 1) * k);
-      let max = -Infinity;
-      for (const v of row) max = Math.max(max, v);
-      const weights = Array.from(row, (v) => Math.exp((v - max) / s.temperature));
-      const total = weights.reduce((a, w) => a + w, 0);
-      let j = 0, acc = weights[0];
-      while (j < k - 1 && acc <= u[b] * total) acc += weights[++j];
-      ids.push(indices ? indices[b * k + j] : j);
-      lps.push(row[j]);
+    if (s.topK === undefined) return pickSampled((await logProbs.data()) as Float32Array, null, k, u, s.temperature);
+    const top = tf.topk(logProbs, s.topK);
+    try {
+      const [values, indices] = await Promise.all([top.values.data(), top.indices.data()]);
+      return pickSampled(values as Float32Array, indices as Int32Array, k, u, s.temperature);
+    } finally {
+      tf.dispose([top.values, top.indices]);
     }
-    return { ids, logProbs: lps };
   };
 }
 
@@ -187,6 +266,44 @@ function decodeRows(
   try {
     for (let step = 0; step < opts.maxLen; step++) {
       const pick = choose(logProbs, step);
+      rows.forEach((r, b) => {
+        if (r.finished) return;
+        r.tokens.push(pick.ids[b]);
+        r.logProbs.push(pick.logProbs[b]);
+        r.finished = pick.ids[b] === opts.eos;
+      });
+      if (step === opts.maxLen - 1 || rows.every((r) => r.finished)) break;
+      const next = textDecoder.step(p, state, rows.map((r) => [r.finished ? opts.eos : r.tokens[r.tokens.length - 1]]));
+      textDecoder.disposeState(state, { keepCross: true });
+      logProbs.dispose();
+      state = next.state;
+      logProbs = tf.tidy(() => tf.reshape(next.logProbs, [B, -1]) as tf.Tensor2D); // [B, V]
+      next.logProbs.dispose();
+    }
+  } finally {
+    textDecoder.disposeState(state);
+    logProbs.dispose();
+  }
+  return rows.map((r) => ({ ...r, score: r.logProbs.reduce((a, b) => a + b, 0) }));
+}
+
+/** decodeRows with awaited reads (webgpu under Deno cannot read synchronously). */
+async function decodeRowsAsync(
+  p: textDecoder.TextDecoderParams,
+  state0: textDecoder.TextDecoderState,
+  logProbs0: tf.Tensor2D,
+  opts: GenerateOptions & { strategy: Exclude<Strategy, { kind: "beam" }> },
+): Promise<Generated[]> {
+  const choose: AsyncChooser = opts.strategy.kind === "greedy" ? chooseGreedyAsync : samplerAsync(opts.strategy);
+  const B = state0.pad.length;
+  const rows = Array.from(
+    { length: B },
+    () => ({ tokens: [] as number[], logProbs: [] as number[], finished: false }),
+  );
+  let state = state0, logProbs = logProbs0;
+  try {
+    for (let step = 0; step < opts.maxLen; step++) {
+      const pick = await choose(logProbs, step);
       rows.forEach((r, b) => {
         if (r.finished) return;
         r.tokens.push(pick.ids[b]);

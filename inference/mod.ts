@@ -2,7 +2,7 @@
  * Using a trained Mirasol3B: free-text generation (greedy, beam, sampling), classification,
  * chunk-by-chunk streaming with questions at any point, and exact-match scoring.
  */
-export { type GenerateOptions, generate, type Generated, generateFromContext, type Prompt, type Strategy } from "./generate.ts";
+export { type GenerateOptions, generate, generateAsync, type Generated, generateFromContext, generateFromContextAsync, type Prompt, type Strategy } from "./generate.ts";
 export { beamSearch, lengthPenaltyOf } from "./beam.ts";
 export { CLASSIFY_PROMPT, classify, classifyFromContext, type ClassScore, scoreContinuations } from "./classify.ts";
 export {

@@ -1,7 +1,7 @@
 /**
  * Sparse video tubes (TubeViT, Piergiovanni et al. 2023; Mirasol3B §3.1) without Conv3D: when the
  * stride is at least the kernel in every axis, the tubes of one kind tile the chunk on a grid, so
- * they are a slice, a few reshapes and slices that keep each tube's first kernel-sized corner of its
+ * they are a slice, a few reshapes and (rank <= 4) slices that keep each tube's first kernel-sized corner of its
  * stride cell, and one transpose. The projection to D is then one matmul (in the video encoder).
  *
  * Letters: X = B*T chunks, K frames/chunk, H/W image size, C channels; (kt, kh, kw) kernel,
@@ -26,16 +26,22 @@ export function extractTubes(x: tf.Tensor, tube: TubeConfig): tf.Tensor3D {
   return tf.tidy(() => {
     // The grid of stride cells; the last cell may stick out past the frame where stride > kernel.
     const take = [Math.min(nt * st, K), Math.min(nh * sh, H - oh), Math.min(nw * sw, W - ow)];
-    let cells = tf.slice(x, [0, 0, oh, ow, 0], [X, take[0], take[1], take[2], C]); // [X, <=nt*st, <=nh*sh, <=nw*sw, C]
+    // Slices stay rank <= 4 (W and C merged, then kh with the rest of a row): tfjs-wasm slices rank 5
+    // strided windows element by element in JS, which was most of the step.
+    const x4 = tf.reshape(x, [X, K, H, W * C]);
+    let cells = tf.reshape(
+      tf.slice(x4, [0, 0, oh, ow * C], [X, take[0], take[1], take[2] * C]),
+      [X, take[0], take[1], take[2], C],
+    ); // [X, <=nt*st, <=nh*sh, <=nw*sw, C]
     const short = [nt * st - take[0], nh * sh - take[1], nw * sw - take[2]];
     if (short.some((s) => s > 0)) {
       // Zeros only ever fall in the unused stride remainder of the last cell, never inside a tube.
       cells = tf.pad(cells, [[0, 0], [0, short[0]], [0, short[1]], [0, short[2]], [0, 0]]);
     }
-    let t = tf.reshape(cells, [X * nt, st, nh, sh, nw * sw * C]);
-    t = tf.slice(t, [0, 0, 0, 0, 0], [X * nt, kt, nh, kh, nw * sw * C]); // [X*nt, kt, nh, kh, nw*sw*C]
+    let t = tf.reshape(cells, [X * nt, st, nh, sh * nw * sw * C]);
+    if (kt < st || kh < sh) t = tf.slice(t, [0, 0, 0, 0], [X * nt, kt, nh, kh * nw * sw * C]); // [X*nt, kt, nh, kh*nw*sw*C]
     t = tf.reshape(t, [X * nt * kt * nh * kh, nw, sw, C]);
-    t = tf.slice(t, [0, 0, 0, 0], [X * nt * kt * nh * kh, nw, kw, C]); // [.., nw, kw, C]
+    if (kw < sw) t = tf.slice(t, [0, 0, 0, 0], [X * nt * kt * nh * kh, nw, kw, C]); // [.., nw, kw, C]
     t = tf.reshape(t, [X * nt, kt, nh, kh, nw, kw * C]);
     t = tf.transpose(t, [0, 2, 4, 1, 3, 5]); // [X*nt, nh, nw, kt, kh, kw*C]
     return tf.reshape(t, [X, nt * nh * nw, kt * kh * kw * C]) as tf.Tensor3D;

@@ -6,6 +6,13 @@ export { type GenerateOptions, generate, type Generated, generateFromContext, ty
 export { beamSearch, lengthPenaltyOf } from "./beam.ts";
 export { CLASSIFY_PROMPT, classify, classifyFromContext, type ClassScore, scoreContinuations } from "./classify.ts";
 export {
+  classifyOpenEnded,
+  type OpenEndedOptions,
+  type OpenEndedPrediction,
+  openEndedScore,
+  type TextCodec,
+} from "./classify_open.ts";
+export {
   createStream,
   disposeStream,
   emptyStream,

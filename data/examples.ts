@@ -12,6 +12,7 @@
 import type { Clip, Example } from "./types.ts";
 import type { Tokenizer } from "./tokenizer/tokenizer.ts";
 import type { AnnotationItem } from "./datasets/annotation.ts";
+import { CLASSIFICATION_PROMPT } from "./datasets/classification.ts";
 
 export type TextFields = Pick<Example, "text" | "textMask" | "lossMask">;
 
@@ -76,13 +77,14 @@ export function toExample(clip: Clip, text: TextFields): Example {
 
 /**
  * The text of a loaded annotation: QA items frame question and answer; classification items are
- * captioned with their label (the model generates the class name, as for open-vocabulary QA).
+ * the answer to the classification prompt, framed as inference/classify.ts prompts
+ * (`BOS prompt SEP label EOS`): the model generates the class name, as for open-vocabulary QA.
  */
 export function annotationText(tok: Tokenizer, item: AnnotationItem, length: number): TextFields {
   switch (item.kind) {
     case "qa":
       return qaText(tok, item, length);
     case "classification":
-      return captionText(tok, item.label, length);
+      return qaText(tok, { question: CLASSIFICATION_PROMPT, answer: item.label }, length);
   }
 }

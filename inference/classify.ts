@@ -8,6 +8,9 @@
  * Framing follows the QA examples of training (data/examples.ts): the prompt is
  * `[bos, ...prompt, sep]`, a class is `[...name, eos]`, so "dog" and "dog bark" differ by the EOS.
  *
+ * This is rank scoring over a closed list; the paper's own protocol, open-ended generation scored by
+ * exact match, is classify_open.ts.
+ *
  * Letters: B batch, C classes, L longest class, V vocab.
  */
 import * as tf from "@tensorflow/tfjs-core";

@@ -6,6 +6,13 @@ export { type GenerateOptions, generate, generateAsync, type Generated, generate
 export { beamSearch, lengthPenaltyOf } from "./beam.ts";
 export { CLASSIFY_PROMPT, classify, classifyFromContext, type ClassScore, scoreContinuations } from "./classify.ts";
 export {
+  classifyOpenEnded,
+  type OpenEndedOptions,
+  type OpenEndedPrediction,
+  openEndedScore,
+  type TextCodec,
+} from "./classify_open.ts";
+export {
   createStream,
   disposeStream,
   emptyStream,

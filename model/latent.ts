@@ -6,6 +6,8 @@
  *
  * Streaming (`initState`/`step`): with the chunk-causal mask, h_t needs only x_1..x_t, so a step
  * carries the keys/values of the earlier x tokens. A bidirectional latent model cannot stream.
+ * A bidirectional one is trained by masked-chunk prediction instead (masked_chunks.ts says why):
+ * `applyHidingEachChunk` runs it once per hidden chunk, with the learned `mask_token` in its place.
  *
  * Letters: B batch, T chunks, m tokens per chunk, D width.
  */
@@ -14,13 +16,17 @@ import { truncNormal } from "../transforms/initializers.ts";
 import { type Key, keysFor } from "../transforms/random.ts";
 import { addChunkTime, chunkTimeAt, flatten, unflatten } from "./chunks.ts";
 import { combinerTokens, type MirasolConfig } from "./config.ts";
+import { ConfigError } from "./errors.ts";
 import type { KVCache } from "./layers/attention.ts";
 import * as transformer from "./layers/transformer.ts";
+import { hideEachChunk, latentObjective, tileMask } from "./masked_chunks.ts";
 import { stackConfig } from "./stacks.ts";
 
 export type LatentParams = {
   /** [m, D] position of a token inside its chunk; absent without a Combiner (u carries positions). */
   readonly token_pos?: tf.Tensor;
+  /** [D] what stands in for a hidden chunk's x (bidirectional latent model only; BERT's [MASK]). */
+  readonly mask_token?: tf.Tensor;
   readonly layers: transformer.StackParams;
 };
 
@@ -28,11 +34,14 @@ export type LatentParams = {
 export type LatentState = { readonly self: readonly KVCache[] | null };
 
 export function init(key: Key, c: MirasolConfig): LatentParams {
-  const k = keysFor(key, ["token_pos", "layers"]);
+  const k = keysFor(key, ["token_pos", "layers", "mask_token"]);
   const layers = transformer.initStack(k.layers, stackConfig(c, "latent"));
+  const masked = latentObjective(c) === "masked_chunk"
+    ? { mask_token: truncNormal(k.mask_token, [c.width.dim], 0.02) }
+    : {};
   // Without a Combiner, m = n grows with K: a table sized by it would tie parameters to frame count.
-  if (c.combiner.kind === "none") return { layers };
-  return { token_pos: truncNormal(k.token_pos, [combinerTokens(c), c.width.dim], 0.02), layers };
+  if (c.combiner.kind === "none") return { ...masked, layers };
+  return { token_pos: truncNormal(k.token_pos, [combinerTokens(c), c.width.dim], 0.02), ...masked, layers };
 }
 
 /**
@@ -53,6 +62,28 @@ export function apply(
     dropout: opts.dropout,
   }); // [B, T*m, D]
   return unflatten(h, T);
+}
+
+/**
+ * The masked-chunk passes: x [B, T, m, D] -> [T*B, T, m, D], row s*B + b the latent model's output on
+ * sample b with x_s replaced by `mask_token` (masked_chunks.diagonal picks chunk s of pass s). `mask`
+ * is the one `apply` takes for x (bidirectional, with the Combiner-output masking in training).
+ */
+export function applyHidingEachChunk(
+  p: LatentParams,
+  x: tf.Tensor,
+  opts: { readonly mask: tf.Tensor; readonly train: boolean; readonly key?: Key; readonly dropout?: number },
+): tf.Tensor4D {
+  if (!p.mask_token) {
+    throw new ConfigError({
+      action: "run the masked-chunk latent passes",
+      reason: "the latent params have no mask_token (they were made for a chunk-causal latent model)",
+    });
+  }
+  const maskToken = p.mask_token;
+  return tf.tidy(() =>
+    apply(p, hideEachChunk(x, maskToken), { ...opts, mask: tileMask(opts.mask, x.shape[1] ?? 0) })
+  );
 }
 
 export function initState(): LatentState {

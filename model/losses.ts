@@ -9,6 +9,8 @@
  * - text: cross-entropy of logits[:, l-1] against text[:, l] at the positions l >= 1 where
  *   lossMask * textMask is non-zero, averaged over those positions (padding is never scored).
  * With T = 1 there is no next chunk: the latent and reconstruction terms are 0.
+ * `shift: 0` scores the prediction made at chunk t against chunk t itself: the bidirectional
+ * ablation's masked-chunk objective (masked_chunks.ts), where h_t would otherwise see its target.
  *
  * Letters: B batch, T chunks, m tokens per chunk, D width, P target size, L text length, V vocab.
  */
@@ -30,8 +32,9 @@ export function cosineDistance(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
 
 export { stopGradient };
 
-/** Steps 1..T-1 of a prediction and steps 2..T of a target along axis 1. */
-function shifted(pred: tf.Tensor, target: tf.Tensor): [tf.Tensor, tf.Tensor] {
+/** Steps 1..T-1 of a prediction and steps 2..T of a target along axis 1 (shift 1); both whole (shift 0). */
+function shifted(pred: tf.Tensor, target: tf.Tensor, shift: 0 | 1 = 1): [tf.Tensor, tf.Tensor] {
+  if (shift === 0) return [pred, target];
   const T = pred.shape[1] ?? 0;
   const size = (t: tf.Tensor) => [t.shape[0], T - 1, ...t.shape.slice(2)];
   const zeros = pred.shape.map(() => 0);
@@ -39,20 +42,26 @@ function shifted(pred: tf.Tensor, target: tf.Tensor): [tf.Tensor, tf.Tensor] {
   return [tf.slice(pred, zeros, size(pred)), tf.slice(target, from1, size(target))];
 }
 
-/** h, x [B, T, m, D] -> 1 - mean_t,j cos(h_t,j, x_{t+1},j). */
-export function latentLoss(h: tf.Tensor, x: tf.Tensor, opts: { stopGradient?: boolean } = {}): tf.Scalar {
-  if ((h.shape[1] ?? 0) < 2) return tf.scalar(0);
+/** h, x [B, T, m, D] -> 1 - mean_t,j cos(h_t,j, x_{t+shift},j) (shift 1 by default). */
+export function latentLoss(
+  h: tf.Tensor,
+  x: tf.Tensor,
+  opts: { stopGradient?: boolean; shift?: 0 | 1 } = {},
+): tf.Scalar {
+  const shift = opts.shift ?? 1;
+  if ((h.shape[1] ?? 0) < 1 + shift) return tf.scalar(0);
   return tf.tidy(() => {
-    const [pred, target] = shifted(h, x); // [B, T-1, m, D] each
+    const [pred, target] = shifted(h, x, shift); // [B, T-shift, m, D] each
     return cosineDistance(pred, opts.stopGradient ? stopGradient(target) : target);
   });
 }
 
-/** pred, target [B, T, P]: 1 - mean_t cos(pred_t, target_{t+1}). */
-export function reconstructionLoss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  if ((pred.shape[1] ?? 0) < 2) return tf.scalar(0);
+/** pred, target [B, T, P]: 1 - mean_t cos(pred_t, target_{t+shift}) (shift 1 by default). */
+export function reconstructionLoss(pred: tf.Tensor, target: tf.Tensor, opts: { shift?: 0 | 1 } = {}): tf.Scalar {
+  const shift = opts.shift ?? 1;
+  if ((pred.shape[1] ?? 0) < 1 + shift) return tf.scalar(0);
   return tf.tidy(() => {
-    const [p, t] = shifted(pred, target);
+    const [p, t] = shifted(pred, target, shift);
     return cosineDistance(p, t);
   });
 }

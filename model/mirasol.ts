@@ -20,6 +20,7 @@ import { type Media, type MirasolBatch, validateBatch, validateMedia } from "./i
 import * as latent from "./latent.ts";
 import type * as transformer from "./layers/transformer.ts";
 import { latentLoss, reconstructionLoss, textLoss, totalLoss } from "./losses.ts";
+import { diagonal, latentObjective, targetShift } from "./masked_chunks.ts";
 import * as reconstruction from "./reconstruction.ts";
 import * as textDecoder from "./text_decoder.ts";
 import * as videoEncoder from "./video_encoder.ts";
@@ -52,11 +53,16 @@ export type ForwardOutput = {
   readonly u: tf.Tensor4D;
   /** Combiner outputs [B, T, m, D]. */
   readonly x: tf.Tensor4D;
-  /** Latent causal model outputs [B, T, m, D]; h_t predicts x_{t+1}. */
+  /** Latent model outputs [B, T, m, D], what the text decoder reads; h_t predicts x_{t+1} when chunk-causal. */
   readonly h: tf.Tensor4D;
+  /**
+   * What the latent loss scores [B, T, m, D]: h itself (against x_{t+1}), or with a bidirectional latent
+   * model the output at chunk t of the pass that hid x_t (against x_t; masked_chunks.ts).
+   */
+  readonly prediction: tf.Tensor4D;
   /** Text logits [B, L, V]; logits[:, l] predict text[:, l+1]. */
   readonly logits: tf.Tensor3D;
-  /** Predictions made at chunk t of chunk t+1's v_small [B, T, P_v] (and pooled audio [B, T, P_a]). */
+  /** Predictions made at chunk t of chunk t+1's v_small [B, T, P_v] (and pooled audio [B, T, P_a]); of chunk t's own with a bidirectional latent model. */
   readonly reconstruction: { readonly video: tf.Tensor3D; readonly audio?: tf.Tensor3D };
 };
 
@@ -124,32 +130,35 @@ export function encode(
   });
 }
 
-/** Combiner-output masking (training only), then the latent causal model: x -> h. */
-function runLatent(
-  p: latent.LatentParams,
-  x: tf.Tensor4D,
-  c: MirasolConfig,
-  train: boolean,
-  maskKey?: Key,
-  key?: Key,
-): tf.Tensor4D {
+/** The latent model's attention mask: chunk-causal or bidirectional as configured, AND the Combiner-output masking in training. */
+function latentAttentionMask(x: tf.Tensor4D, c: MirasolConfig, train: boolean, maskKey?: Key): tf.Tensor {
   const [B, T, m] = x.shape;
   const bidirectional = c.latentAttention === "bidirectional";
-  const { mask } = combinerMask({ train, ratio: c.combinerMaskRatio, key: maskKey, bidirectional }, {
+  return combinerMask({ train, ratio: c.combinerMaskRatio, key: maskKey, bidirectional }, {
     batch: B,
     chunks: T,
     tokens: m,
-  });
-  return latent.apply(p, x, { mask, train, key, dropout: c.dropout });
+  }).mask;
 }
 
-/** The media side of the model: video, audio -> u, x, h (no text). */
-function media(p: MirasolParams, batch: Media, opts: ForwardOptions, k?: Record<"encode" | "combiner" | "mask" | "latent", Key>) {
+type MediaKeys = Record<"encode" | "combiner" | "mask" | "latent" | "hidden", Key>;
+
+/**
+ * The media side of the model: video, audio -> u, x, h (no text). With `passes`, also the latent
+ * model's masked-chunk passes [T*B, T, m, D] when the config's objective needs them (masked_chunks.ts).
+ */
+function media(p: MirasolParams, batch: Media, opts: ForwardOptions & { passes?: boolean }, k?: MediaKeys) {
   const { config: c, train } = opts;
   const u = encode(p, batch, { config: c, train, key: k?.encode });
   const x = combiner.apply(p.combiner, u, { config: c, train, key: k?.combiner }); // [B, T, m, D]
-  const h = p.latent ? runLatent(p.latent, x, c, train, k?.mask, k?.latent) : x; // [B, T, m, D]
-  return { u, x, h };
+  if (!p.latent) return { u, x, h: x, passes: null };
+  const mask = latentAttentionMask(x, c, train, k?.mask);
+  const run = { mask, train, dropout: c.dropout };
+  const h = latent.apply(p.latent, x, { ...run, key: k?.latent }); // [B, T, m, D]
+  const passes = opts.passes && latentObjective(c) === "masked_chunk"
+    ? latent.applyHidingEachChunk(p.latent, x, { ...run, key: k?.hidden }) // [T*B, T, m, D]
+    : null;
+  return { u, x, h, passes };
 }
 
 /**
@@ -165,21 +174,26 @@ export function mediaContext(p: MirasolParams, m: Media, config: MirasolConfig):
 export function forward(p: MirasolParams, batch: MirasolBatch, opts: ForwardOptions): ForwardOutput {
   const { config: c, train } = opts;
   validateBatch(batch, c, { checkValues: opts.checkValues });
-  const k = opts.key && keysFor(opts.key, ["encode", "combiner", "mask", "latent", "reconstruction", "text"]);
+  const k = opts.key && keysFor(opts.key, ["encode", "combiner", "mask", "latent", "hidden", "reconstruction", "text"]);
   return tf.tidy(() => {
-    const { u, x, h } = media(p, batch, opts, k);
-    const recon = reconstruction.apply(p.reconstruction, h, {
-      train,
-      key: k?.reconstruction,
-      dropout: c.dropout,
-    });
+    const { u, x, h, passes } = media(p, batch, { ...opts, passes: true }, k);
+    const B = x.shape[0];
+    const reconOpts = { train, key: k?.reconstruction, dropout: c.dropout };
+    // Masked-chunk objective: chunk t's predictions come from the pass that hid x_t.
+    const recon = passes ? diagonalRecon(reconstruction.apply(p.reconstruction, passes, reconOpts), B) : reconstruction.apply(p.reconstruction, h, reconOpts);
+    const prediction = (passes ? diagonal(passes, B) : h) as tf.Tensor4D;
     const logits = textDecoder.apply(p.text_decoder, batch.text, batch.textMask, h, {
       train,
       key: k?.text,
       dropout: c.dropout,
     }); // [B, L, V]
-    return { u, x, h, logits, reconstruction: recon };
+    return { u, x, h, prediction, logits, reconstruction: recon };
   }) as ForwardOutput;
+}
+
+function diagonalRecon(r: { video: tf.Tensor3D; audio?: tf.Tensor3D }, batch: number) {
+  const video = diagonal(r.video, batch) as tf.Tensor3D;
+  return r.audio ? { video, audio: diagonal(r.audio, batch) as tf.Tensor3D } : { video };
 }
 
 export type LossOutput = {
@@ -196,18 +210,20 @@ export function loss(p: MirasolParams, batch: MirasolBatch, opts: ForwardOptions
   return tf.tidy(() => {
     const out = forward(p, batch, opts);
     // Without a latent model there is nothing that predicts x_{t+1}: the term is 0.
+    const shift = targetShift(c);
     const latentTerm = p.latent
-      ? latentLoss(out.h, out.x, { stopGradient: c.latentStopGradient })
+      ? latentLoss(out.prediction, out.x, { stopGradient: c.latentStopGradient, shift })
       : tf.scalar(0);
     const videoTerm = reconstructionLoss(
       out.reconstruction.video,
       reconstruction.videoTargets(batch.video, c),
+      { shift },
     );
     const reconTerm = out.reconstruction.audio
       ? tf.div(
         tf.add(
           videoTerm,
-          reconstructionLoss(out.reconstruction.audio, reconstruction.audioTargets(batch.audio, c)),
+          reconstructionLoss(out.reconstruction.audio, reconstruction.audioTargets(batch.audio, c), { shift }),
         ),
         2,
       ) as tf.Scalar

@@ -2,10 +2,20 @@
  * Audio-video classification lists (Kinetics-Sound, VGG-Sound, EPIC-Sounds style): a CSV with a
  * header naming at least a video column and a label column. Labels are indexed in sorted order
  * unless the caller fixes the label list (so that train and test splits agree).
+ *
+ * Items are trained as the paper evaluates them (open-ended, Sec. 4): the answer to
+ * `CLASSIFICATION_PROMPT`, framed `BOS prompt SEP label EOS` (data/examples.ts).
  */
 import { Effect } from "effect";
 import { BadAnnotation, type ClassificationItem, indexVideos, readText } from "./annotation.ts";
 import { parseCsv } from "./csv.ts";
+
+/**
+ * The paper's classification prompt. inference/classify.ts prompts with the same text (its
+ * CLASSIFY_PROMPT; data/ and inference/ may not import each other, tests/data/examples_test.ts
+ * checks the two agree), so training and evaluation frame a class alike.
+ */
+export const CLASSIFICATION_PROMPT = "Classify the video audio clip.";
 
 export type ClassificationFiles = {
   readonly annotations: string;

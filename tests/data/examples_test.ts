@@ -4,6 +4,8 @@ import { setBackend } from "../../transforms/backend.ts";
 import { annotationText, captionText, qaText, toExample } from "../../data/examples.ts";
 import { byteTokenizer } from "../../data/tokenizer/byte.ts";
 import type { Clip } from "../../data/types.ts";
+import { CLASSIFICATION_PROMPT } from "../../data/datasets/classification.ts";
+import { CLASSIFY_PROMPT } from "../../inference/classify.ts";
 
 await setBackend("wasm");
 
@@ -99,7 +101,7 @@ Deno.test("toExample() keeps the clip and adds the text fields", () => {
   assert.equal(tok.decode(e.text.filter((_, i) => e.lossMask[i] === 1)), "red");
 });
 
-Deno.test("annotationText() frames QA items as QA and classification items as a caption of the label", () => {
+Deno.test("annotationText() frames QA items as QA, and classification items as classify() prompts: BOS prompt SEP label EOS, the label scored", () => {
   const source = { file: "f", line: 2 };
   const qa = {
     kind: "qa" as const,
@@ -120,5 +122,11 @@ Deno.test("annotationText() frames QA items as QA and classification items as a 
     labelIndex: 0,
     source,
   };
-  assert.deepEqual(annotationText(tok, cls, 20), captionText(tok, "dog barking", 20));
+  assert.equal(CLASSIFICATION_PROMPT, CLASSIFY_PROMPT, "training and classify() must use one prompt");
+  const framed = annotationText(tok, cls, 64);
+  assert.deepEqual(framed, qaText(tok, { question: CLASSIFY_PROMPT, answer: "dog barking" }, 64));
+  // The prefix classify() feeds, then the label and EOS: exactly what is scored.
+  const prompt = [bos, ...tok.encode(CLASSIFY_PROMPT), sep];
+  assert.deepEqual(real(framed).slice(0, prompt.length), prompt);
+  assert.deepEqual(scored(framed), [...tok.encode("dog barking"), eos]);
 });

@@ -28,6 +28,7 @@ export {
   type QaFiles,
 } from "./datasets/qa_datasets.ts";
 export { type ClassificationFiles, loadClassificationCsv } from "./datasets/classification.ts";
+export { type CaptionFiles, type CaptionItem, loadCaptionPairs } from "./datasets/caption_pairs.ts";
 
 export {
   batches,

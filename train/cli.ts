@@ -14,6 +14,7 @@ import { train, type TrainOptions } from "./loop.ts";
 import { tfrecordBatches } from "../data/tfrecord_batches.ts";
 import type { Batch } from "../data/types.ts";
 import { syntheticBatches } from "./sources.ts";
+import { loadInitParams, type Stage, stageConfig, STAGES } from "./stages.ts";
 
 export const USAGE = `Train a Mirasol3B model.
 
@@ -36,6 +37,10 @@ Usage: deno task train --config <name|file.json> --data <spec> --out <dir> [opti
   --eval-every <n>        loss on a held-out batch every n steps, keeps <dir>/best (default 0: off)
   --checkpoint-every <n>  save <dir>/ckpt every n steps (default 100; always at the end)
   --backend <b>           wasm | cpu | webgpu (default wasm)
+  --stage <s>             pretrain: loss weights latent = reconstruction = text = 1; finetune: text x10
+                          (paper §3.6; default: the config's weights)
+  --init-from <dir>       start from the params of this checkpoint (a pretraining run's <out>/ckpt, or
+                          the TF driver's --out), with a fresh optimizer; a resumed checkpoint wins
   -h, --help              this text
 
 Ctrl-C stops after the current step and saves the checkpoint; a second Ctrl-C quits at once.
@@ -61,6 +66,8 @@ export type CliArgs = {
   readonly evalEvery: number;
   readonly checkpointEvery: number;
   readonly backend: BackendName;
+  readonly stage?: Stage;
+  readonly initFrom?: string;
 };
 
 const STRING_FLAGS = [
@@ -78,6 +85,8 @@ const STRING_FLAGS = [
   "eval-every",
   "checkpoint-every",
   "backend",
+  "stage",
+  "init-from",
 ] as const;
 
 function number(
@@ -133,6 +142,11 @@ export function parseCliArgs(args: readonly string[]): CliArgs | "help" {
       `Cannot use --backend ${JSON.stringify(backend)}: expected one of ${BACKENDS.join(", ")}`,
     );
   }
+  const stage = str("stage") as Stage | undefined;
+  if (stage !== undefined && !STAGES.includes(stage)) {
+    throw new UsageError(`Cannot use --stage ${JSON.stringify(stage)}: expected one of ${STAGES.join(", ")}`);
+  }
+  if (str("init-from") === "") throw new UsageError(`Cannot use --init-from "": expected a checkpoint folder`);
   const optional = (f: string, kind: "nonneg-int" | "real") =>
     str(f) === undefined ? undefined : number(f, str(f), 0, kind);
   const lr = number("lr", str("lr"), 1e-3, "real");
@@ -153,6 +167,8 @@ export function parseCliArgs(args: readonly string[]): CliArgs | "help" {
     evalEvery: number("eval-every", str("eval-every"), 0, "nonneg-int"),
     checkpointEvery: number("checkpoint-every", str("checkpoint-every"), 100, "int"),
     backend,
+    stage,
+    initFrom: str("init-from"),
   };
 }
 
@@ -231,6 +247,7 @@ export async function main(args: readonly string[]): Promise<number> {
   let a: CliArgs | "help";
   let config: MirasolConfig;
   let data: (step: number) => Batch;
+  let params: MirasolParams | undefined;
   try {
     a = parseCliArgs(args);
     if (a === "help") {
@@ -238,6 +255,7 @@ export async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     config = await resolveConfig(a.config);
+    if (a.stage !== undefined) config = stageConfig(config, a.stage);
     data = await resolveData(a.data, config, a.batch, a.seed);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -249,8 +267,10 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   try {
     await setBackend(a.backend);
+    if (a.initFrom !== undefined) params = await loadInitParams(a.initFrom, config);
     const result = await train({
       config,
+      params,
       data,
       steps: a.steps,
       batchSize: a.batch,
@@ -268,6 +288,7 @@ export async function main(args: readonly string[]): Promise<number> {
         ? heldOutEval(config, a.batch, a.seed)
         : undefined,
     });
+    if (params) treeDispose(params);
     treeDispose(result.params);
     treeDispose(result.optState);
     console.log(`${result.stopped} at step ${result.step}: checkpoint in ${a.out}/ckpt`);

@@ -45,7 +45,8 @@ export function findBadValue(x: tf.Tensor, range: Range): BadValue | undefined {
     if (!Number.isNaN(nonFinite) && !outside) continue;
     const { index, value } = firstBad(x, b, range);
     const expected = range ? `finite values in [${range.lo}, ${range.hi}]` : "finite values";
-    const bytes = range?.hi === 1 && hi > 1 && hi <= 255 && Number.isFinite(nonFinite);
+    // Bytes 0..255 reach well above 1 on any real frame; values just past 1 are another mistake.
+    const bytes = range?.hi === 1 && hi > 2 && hi <= 255 && lo >= 0 && Number.isFinite(nonFinite);
     return {
       expected,
       got: `${value} at row ${b}, element [${index.join(", ")}]`,

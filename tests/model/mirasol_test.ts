@@ -57,7 +57,7 @@ function perturbChunk(
   const noise = exampleBatch(PRNGKey(seed), c, { batch: B })[modality];
   const inChunk = tf.cast(tf.equal(tf.floorDiv(tf.range(0, len, 1, "int32"), per), chunk), "float32"); // [len]
   const mask = tf.reshape(inChunk, [1, len, ...rest.map(() => 1)]);
-  return { ...batch, [modality]: tf.add(src, tf.mul(mask, noise)) };
+  return { ...batch, [modality]: tf.add(tf.mul(src, tf.sub(1, mask)), tf.mul(mask, noise)) };
 }
 
 // Full-model properties run 20 cases each (a forward pass pair per case, four Combiners), fixed seed 47.

@@ -110,7 +110,10 @@ const params = result.params;
     tf.dispose([x, h, chunk.video, chunk.audio]);
     answers = questions.map((q) => {
       const prompt = [tokenizer.special.bos, ...tokenizer.encode(q.question), tokenizer.special.sep];
-      return tokenizer.decode(stream.ask(prompt, { maxLen: 3, eos: tokenizer.special.eos, strategy: { kind: "greedy" } })[0].tokens);
+      const tokens = stream.ask(prompt, { maxLen: 3, eos: tokenizer.special.eos, strategy: { kind: "greedy" } })[0].tokens;
+      // The model's text vocabulary is larger than the word tokenizer's: a barely trained model
+      // may pick an id that names no word, which is a wrong answer, not a crash.
+      return tokens.every((id) => id < tokenizer.vocabSize) ? tokenizer.decode(tokens) : "<no word>";
     });
     console.log(`  after chunk ${t}: ${questions.map((q, i) => `${q.type}=${answers[i]}`).join(", ")}`);
   }

@@ -65,8 +65,9 @@ def check_flags(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     def need(ok: bool, flag: str, want: str):
         if not ok:
             p.error(f"--{flag} must be {want}, got {getattr(args, flag.replace('-', '_'))}")
-    for name in ("steps", "steps_per_loop", "log_every", "checkpoint_every", "keep_checkpoints", "shuffle_buffer", "cpu_replicas"):
+    for name in ("steps", "steps_per_loop", "log_every", "checkpoint_every", "keep_checkpoints", "cpu_replicas"):
         need(getattr(args, name) >= 1, name.replace("_", "-"), ">= 1")
+    need(args.shuffle_buffer >= 0, "shuffle-buffer", ">= 0 (0 or 1: no shuffling)")
     need(args.batch is None or args.batch >= 1, "batch", ">= 1")
     for name in ("warmup_steps", "decay_steps"):
         need(getattr(args, name) is None or getattr(args, name) >= 0, name.replace("_", "-"), ">= 0")
@@ -115,7 +116,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--keep-checkpoints", type=int, default=3)
-    p.add_argument("--shuffle-buffer", type=int, default=1024)
+    p.add_argument("--shuffle-buffer", type=int, default=1024, help="examples shuffled per replica; 0 or 1: read in order")
     p.add_argument("--write-worker-weights", action="store_true", help="non-chief workers also write their weights")
     p.add_argument("--overwrite", action="store_true", help="train into an --out holding another config's checkpoint")
     args = p.parse_args(argv)

@@ -7,13 +7,42 @@
  */
 
 // Backends
-export { BackendError, type BackendName, BACKENDS, currentBackend, hasWebGPU, setBackend } from "./transforms/backend.ts";
+export {
+  BackendError,
+  type BackendName,
+  BACKENDS,
+  currentBackend,
+  hasWebGPU,
+  setBackend,
+} from "./transforms/backend.ts";
 
 // Functional core
-export { bernoulli, foldIn, type Key, keyFromWords, keysFor, normal, PRNGKey, split, truncatedNormal, uniform } from "./transforms/random.ts";
 export {
-  countParams, type Leaf, type MapLeaves, type ShapeDtype, type Tree, treeDispose, treeFlatten, treeLeaves, treeMap,
-  treeMapMany, treePaths, treeShapes, treeUnflatten,
+  bernoulli,
+  foldIn,
+  type Key,
+  keyFromWords,
+  keysFor,
+  normal,
+  PRNGKey,
+  split,
+  truncatedNormal,
+  uniform,
+} from "./transforms/random.ts";
+export {
+  countParams,
+  type Leaf,
+  type MapLeaves,
+  type ShapeDtype,
+  type Tree,
+  treeDispose,
+  treeFlatten,
+  treeLeaves,
+  treeMap,
+  treeMapMany,
+  treePaths,
+  treeShapes,
+  treeUnflatten,
 } from "./transforms/tree.ts";
 export { paramBytes, paramShapes } from "./transforms/param_shapes.ts";
 export { evalAbstract } from "./transforms/abstract.ts";
@@ -32,9 +61,15 @@ export * from "./train/mod.ts";
 
 // Optimisers
 export {
-  adamw, applyUpdates, chain, clipByGlobalNorm, constant, type GradientTransformation, sgd, warmupCosine,
+  adamw,
+  applyUpdates,
+  chain,
+  clipByGlobalNorm,
+  constant,
+  type GradientTransformation,
+  sgd,
+  warmupCosine,
 } from "./transforms/optim/mod.ts";
-
 
 // Data
 export * from "./data/mod.ts";

@@ -45,7 +45,15 @@ export type BlockShape = {
 };
 
 /** Multi-head attention with its q, k, v and out projections. */
-function attentionFlops(x: number, s: number, d: number, h: number, dh: number, sc: number, dc: number): number {
+function attentionFlops(
+  x: number,
+  s: number,
+  d: number,
+  h: number,
+  dh: number,
+  sc: number,
+  dc: number,
+): number {
   const q = matmulFlops(x * s, d, h * dh);
   const kv = 2 * matmulFlops(x * sc, dc, h * dh);
   const out = matmulFlops(x * s, h * dh, d);
@@ -64,12 +72,24 @@ export function blockFlops(b: BlockShape): number {
 const stackFlops = (depth: number, b: BlockShape) => depth * blockFlops(b);
 
 /** TokenLearner (model/layers/token_learner.ts): MLP D -> hidden -> S over N inputs, then [S, N].[N, D]. */
-export function tokenLearnerFlops(x: number, inputs: number, dim: number, hidden: number, out: number): number {
-  return matmulFlops(x * inputs, dim, hidden) + matmulFlops(x * inputs, hidden, out) + matmulFlops(out, inputs, dim, x);
+export function tokenLearnerFlops(
+  x: number,
+  inputs: number,
+  dim: number,
+  hidden: number,
+  out: number,
+): number {
+  return matmulFlops(x * inputs, dim, hidden) + matmulFlops(x * inputs, hidden, out) +
+    matmulFlops(out, inputs, dim, x);
 }
 
 /** The Combiner alone, u [B, T, n, D] -> x [B, T, m, D]. */
-export function combinerFlops(c: MirasolConfig, batch: number, chunks: number, tokensPerChunk: number): number {
+export function combinerFlops(
+  c: MirasolConfig,
+  batch: number,
+  chunks: number,
+  tokensPerChunk: number,
+): number {
   const { dim, heads, headDim, mlpHidden } = c.width;
   const width = { dim, heads, headDim, mlpHidden };
   const k = c.combiner;
@@ -121,7 +141,8 @@ export function forwardFlops(c: MirasolConfig, batch: number, textLength: number
     combiner: combinerFlops(c, B, T, f + s),
     latent: stackFlops(c.latentDepth, { sequences: B, tokens: T * m, ...width }),
     reconstruction: stackFlops(r.depth, { sequences: B, tokens: T * m, ...width }) +
-      matmulFlops(B * T, D, videoTargets) + (r.audio ? matmulFlops(B * T, D, r.audioColumns * r.audioBins) : 0),
+      matmulFlops(B * T, D, videoTargets) +
+      (r.audio ? matmulFlops(B * T, D, r.audioColumns * r.audioBins) : 0),
     text: stackFlops(t.depth, {
       sequences: B,
       tokens: textLength,
@@ -171,14 +192,21 @@ export function profiledMatmulFlops(kernels: readonly KernelRecord[]): number {
  * first G - 1 generated ones (the last is only read out), each with logits over V. Cross-attention
  * keys/values of the T*m context are projected once per layer.
  */
-export function generateFlops(c: MirasolConfig, batch: number, promptLength: number, newTokens: number): number {
+export function generateFlops(
+  c: MirasolConfig,
+  batch: number,
+  promptLength: number,
+  newTokens: number,
+): number {
   const fwd = forwardFlops(c, batch, 1).parts;
   const media = fwd.embed + fwd.encoders + fwd.combiner + fwd.latent;
   const t = c.text, B = batch, ctx = c.video.chunks * combinerTokens(c), hd = t.heads * t.headDim;
   let decode = t.depth * 2 * matmulFlops(B * ctx, c.width.dim, hd); // cross keys/values, once
   for (let i = 0; i < promptLength + newTokens - 1; i++) {
-    const self = 4 * matmulFlops(B, t.dim, hd) + attentionCoreFlops({ sequences: B, queries: 1, keys: i + 1, heads: t.heads, headDim: t.headDim });
-    const cross = 2 * matmulFlops(B, t.dim, hd) + attentionCoreFlops({ sequences: B, queries: 1, keys: ctx, heads: t.heads, headDim: t.headDim });
+    const self = 4 * matmulFlops(B, t.dim, hd) +
+      attentionCoreFlops({ sequences: B, queries: 1, keys: i + 1, heads: t.heads, headDim: t.headDim });
+    const cross = 2 * matmulFlops(B, t.dim, hd) +
+      attentionCoreFlops({ sequences: B, queries: 1, keys: ctx, heads: t.heads, headDim: t.headDim });
     const mlp = 2 * matmulFlops(B, t.dim, t.mlpHidden);
     decode += t.depth * (self + cross + mlp) + matmulFlops(B, t.dim, t.vocab);
   }

@@ -30,7 +30,9 @@ const leaves = (x: tf.TensorContainer): tf.Tensor[] => {
 export async function settle(x: tf.TensorContainer): Promise<void> {
   const ts = leaves(x);
   if (ts.length > 0) {
-    const probes = tf.tidy(() => ts.map((t) => tf.reshape(tf.slice(tf.reshape(t, [-1]), [0], [Math.min(1, t.size)]), [-1])));
+    const probes = tf.tidy(() =>
+      ts.map((t) => tf.reshape(tf.slice(tf.reshape(t, [-1]), [0], [Math.min(1, t.size)]), [-1]))
+    );
     const joined = tf.tidy(() => tf.concat(probes.map((p) => tf.cast(p, "float32"))));
     await joined.data();
     tf.dispose([...probes, joined]);
@@ -67,7 +69,12 @@ export async function timeWork(work: Work, opts: { warmup: number; reps: number 
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
   }
-  return { medianMs: median(samples), minMs: Math.min(...samples), samplesMs: samples, cpuMedianMs: median(cpu) };
+  return {
+    medianMs: median(samples),
+    minMs: Math.min(...samples),
+    samplesMs: samples,
+    cpuMedianMs: median(cpu),
+  };
 }
 
 export type KernelStat = { readonly name: string; readonly calls: number; readonly ms: number };
@@ -128,7 +135,12 @@ export async function matmulGflops(
   try {
     const t = await timeWork(() => tf.matMul(a, b), opts);
     const flops = 2 * n ** 3;
-    return { ms: t.medianMs, gflops: flops / (t.medianMs * 1e6), cpuMs: t.cpuMedianMs, cpuGflops: flops / (t.cpuMedianMs * 1e6) };
+    return {
+      ms: t.medianMs,
+      gflops: flops / (t.medianMs * 1e6),
+      cpuMs: t.cpuMedianMs,
+      cpuGflops: flops / (t.cpuMedianMs * 1e6),
+    };
   } finally {
     tf.dispose([a, b]);
   }

@@ -19,14 +19,17 @@ export class TableError extends Error {
   override readonly name = "TableError";
 }
 
-const pad = (s: string, width: number, align: Align) => align === "left" ? s.padEnd(width) : s.padStart(width);
+const pad = (s: string, width: number, align: Align) =>
+  align === "left" ? s.padEnd(width) : s.padStart(width);
 
 /** The table as Markdown whose pipes line up in a monospace font. */
 export function markdownTable(t: Table): string {
   const cols = t.header.length;
   t.rows.forEach((r, i) => {
     if (r.length !== cols) {
-      throw new TableError(`Cannot format table row ${i}: expected ${cols} cells as in the header, got ${r.length}`);
+      throw new TableError(
+        `Cannot format table row ${i}: expected ${cols} cells as in the header, got ${r.length}`,
+      );
     }
   });
   const align = t.align ?? t.header.map((_, i) => (i === 0 ? "left" : "right"));
@@ -36,8 +39,11 @@ export function markdownTable(t: Table): string {
   // Cells may not contain a raw pipe: it would split the column.
   const cell = (s: string) => s.replaceAll("|", "\\|");
   const widths = t.header.map((h, c) => Math.max(3, cell(h).length, ...t.rows.map((r) => cell(r[c]).length)));
-  const line = (r: readonly string[]) => `| ${r.map((s, c) => pad(cell(s), widths[c], align[c])).join(" | ")} |`;
-  const rule = `|${widths.map((w, c) => (align[c] === "left" ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  const line = (r: readonly string[]) =>
+    `| ${r.map((s, c) => pad(cell(s), widths[c], align[c])).join(" | ")} |`;
+  const rule = `|${
+    widths.map((w, c) => (align[c] === "left" ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")
+  }|`;
   const out = [line(t.header), rule, ...t.rows.map(line)];
   if (t.title) out.unshift(`### ${t.title}`, "");
   if (t.notes?.length) out.push("", ...t.notes);

@@ -22,7 +22,9 @@ const arg = Deno.args.indexOf("--only");
 const names = arg >= 0 ? Deno.args[arg + 1].split(",") : Object.keys(BENCHES);
 const unknown = names.filter((n) => !(n in BENCHES));
 if (unknown.length > 0) {
-  console.error(`Cannot run benchmarks ${unknown.join(", ")}: choose from ${Object.keys(BENCHES).join(", ")}`);
+  console.error(
+    `Cannot run benchmarks ${unknown.join(", ")}: choose from ${Object.keys(BENCHES).join(", ")}`,
+  );
   Deno.exit(2);
 }
 for (const name of names) {

@@ -14,11 +14,18 @@
  * Run: deno run -A bench/combiner_cost.ts [--chunks 2,4,8] (wasm, 1 thread).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { combiner, type CombinerKind, combinerOfKind, type MirasolConfig, withCombiner, withFrames } from "../model/mod.ts";
+import {
+  combiner,
+  type CombinerKind,
+  combinerOfKind,
+  type MirasolConfig,
+  withCombiner,
+  withFrames,
+} from "../model/mod.ts";
 import { setBackend } from "../transforms/backend.ts";
 import { valueAndGrad } from "../transforms/grad.ts";
 import { foldIn, normalValues, PRNGKey } from "../transforms/random.ts";
-import { treeDispose, type Tree } from "../transforms/tree.ts";
+import { type Tree, treeDispose } from "../transforms/tree.ts";
 import { combinerFlops } from "./_flops.ts";
 import { profileWork, timeWork } from "./_measure.ts";
 import { markdownTable, mib, ms, relChange, sig, type Table } from "./_table.ts";
@@ -30,10 +37,24 @@ const BATCH = 1;
 
 export function combinerConfig(kind: CombinerKind, chunks: number): MirasolConfig {
   const K = wsmall.video.frames / wsmall.video.chunks;
-  return withCombiner(withFrames(wsmall, chunks * K, chunks), combinerOfKind(kind, { layers: 2, outTokens: 8 }));
+  return withCombiner(
+    withFrames(wsmall, chunks * K, chunks),
+    combinerOfKind(kind, { layers: 2, outTokens: 8 }),
+  );
 }
 
-type Row = { T: number; kind: CombinerKind; ms: number; wallMs: number; peak: number; flops: number; first: number; last: number; rerunFirst?: number; rerunLast?: number };
+type Row = {
+  T: number;
+  kind: CombinerKind;
+  ms: number;
+  wallMs: number;
+  peak: number;
+  flops: number;
+  first: number;
+  last: number;
+  rerunFirst?: number;
+  rerunLast?: number;
+};
 
 /** Fewer repetitions where one run takes seconds. */
 const repsFor = (T: number) => (T >= 16 ? { warmup: 0, reps: 1 } : { warmup: 1, reps: 3 });
@@ -42,7 +63,12 @@ async function measure(kind: CombinerKind, T: number): Promise<Row> {
   const c = combinerConfig(kind, T);
   const n = videoTokensPerChunk(c) + audioTokensPerChunk(c), D = c.width.dim;
   const p = combiner.init(PRNGKey(0), c);
-  const u = tf.tensor(normalValues(foldIn(PRNGKey(1), T), BATCH * T * n * D), [BATCH, T, n, D]) as tf.Tensor4D;
+  const u = tf.tensor(normalValues(foldIn(PRNGKey(1), T), BATCH * T * n * D), [
+    BATCH,
+    T,
+    n,
+    D,
+  ]) as tf.Tensor4D;
   const lossOf = valueAndGrad((q: combiner.CombinerParams) =>
     tf.mean(tf.square(combiner.apply(q, u, { config: c, train: false }))) as tf.Scalar
   );
@@ -53,7 +79,8 @@ async function measure(kind: CombinerKind, T: number): Promise<Row> {
   const time = await timeWork(fwdBwd, repsFor(T));
   const prof = await profileWork(fwdBwd);
   // Streaming: the state after chunks 1..t-1 is built untimed, then chunk t is timed.
-  const chunk = (t: number) => tf.reshape(tf.slice(u, [0, t, 0, 0], [BATCH, 1, n, D]), [BATCH, n, D]) as tf.Tensor3D;
+  const chunk = (t: number) =>
+    tf.reshape(tf.slice(u, [0, t, 0, 0], [BATCH, 1, n, D]), [BATCH, n, D]) as tf.Tensor3D;
   const stepLatency = async (t: number) => {
     let state = combiner.initState(p, c, BATCH);
     const held: tf.Tensor[] = [];
@@ -74,7 +101,10 @@ async function measure(kind: CombinerKind, T: number): Promise<Row> {
   };
   const rerun = async (t: number) => {
     const prefix = tf.slice(u, [0, 0, 0, 0], [BATCH, t + 1, n, D]);
-    const r = await timeWork(() => combiner.apply(p, prefix, { config: combinerConfig(kind, t + 1), train: false }), { warmup: 1, reps: T >= 16 ? 1 : 3 });
+    const r = await timeWork(
+      () => combiner.apply(p, prefix, { config: combinerConfig(kind, t + 1), train: false }),
+      { warmup: 1, reps: T >= 16 ? 1 : 3 },
+    );
     prefix.dispose();
     return r.cpuMedianMs;
   };
@@ -122,11 +152,38 @@ export async function combinerCostTables(chunks: readonly number[]): Promise<Tab
   const get = (T: number, kind: CombinerKind) => rows.find((r) => r.T === T && r.kind === kind)!;
   const n = videoTokensPerChunk(wsmall) + audioTokensPerChunk(wsmall);
   const cost: Table = {
-    title: `Combiner fwd+bwd vs chunk count (wasm, 1 thread; B=${BATCH}, n=${n} tokens/chunk, D=256, R=2, m=8)`,
-    header: ["T", "tokens", "causal ms", "TTM ms", "TTM time", "causal wall ms", "TTM wall ms", "causal MiB", "TTM MiB", "TTM memory", "causal GFLOP", "TTM GFLOP"],
+    title:
+      `Combiner fwd+bwd vs chunk count (wasm, 1 thread; B=${BATCH}, n=${n} tokens/chunk, D=256, R=2, m=8)`,
+    header: [
+      "T",
+      "tokens",
+      "causal ms",
+      "TTM ms",
+      "TTM time",
+      "causal wall ms",
+      "TTM wall ms",
+      "causal MiB",
+      "TTM MiB",
+      "TTM memory",
+      "causal GFLOP",
+      "TTM GFLOP",
+    ],
     rows: chunks.map((T) => {
       const a = get(T, "causal_transformer"), b = get(T, "ttm");
-      return [String(T), String(T * n), ms(a.ms), ms(b.ms), relChange(b.ms, a.ms), ms(a.wallMs), ms(b.wallMs), mib(a.peak), mib(b.peak), relChange(b.peak, a.peak), sig(a.flops / 1e9), sig(b.flops / 1e9)];
+      return [
+        String(T),
+        String(T * n),
+        ms(a.ms),
+        ms(b.ms),
+        relChange(b.ms, a.ms),
+        ms(a.wallMs),
+        ms(b.wallMs),
+        mib(a.peak),
+        mib(b.peak),
+        relChange(b.peak, a.peak),
+        sig(a.flops / 1e9),
+        sig(b.flops / 1e9),
+      ];
     }),
     notes: [
       "valueAndGrad of mean(x^2) over the Combiner's params, the Combiner alone on u [B, T, n, D]; median of 3 (1 for T >= 16).",
@@ -136,10 +193,26 @@ export async function combinerCostTables(chunks: readonly number[]): Promise<Tab
   };
   const stream: Table = {
     title: "Combiner streaming latency, one chunk (wasm, 1 thread; eval mode)",
-    header: ["T", "causal KV-cache chunk 1 ms", "chunk T ms", "causal re-run chunk 1 ms", "chunk T ms", "TTM chunk 1 ms", "chunk T ms"],
+    header: [
+      "T",
+      "causal KV-cache chunk 1 ms",
+      "chunk T ms",
+      "causal re-run chunk 1 ms",
+      "chunk T ms",
+      "TTM chunk 1 ms",
+      "chunk T ms",
+    ],
     rows: chunks.map((T) => {
       const a = get(T, "causal_transformer"), b = get(T, "ttm");
-      return [String(T), ms(a.first), ms(a.last), ms(a.rerunFirst!), ms(a.rerunLast!), ms(b.first), ms(b.last)];
+      return [
+        String(T),
+        ms(a.first),
+        ms(a.last),
+        ms(a.rerunFirst!),
+        ms(a.rerunLast!),
+        ms(b.first),
+        ms(b.last),
+      ];
     }),
     notes: [
       "combiner.step on chunk t after chunks 1..t-1 (state built untimed); CPU-time median of 3.",

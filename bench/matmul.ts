@@ -35,11 +35,27 @@ export async function squareMatmulTable(backends: readonly BackendName[]): Promi
     await setBackend(name);
     const reps = name === "wasm" ? { warmup: 1, reps: 3 } : { warmup: 1, reps: 1 };
     const r512 = await matmulGflops(512, reps), r1024 = await matmulGflops(1024, reps);
-    rows.push([name, ms(r512.ms), sig(r512.gflops), sig(r512.cpuGflops), ms(r1024.ms), sig(r1024.gflops), sig(r1024.cpuGflops)]);
+    rows.push([
+      name,
+      ms(r512.ms),
+      sig(r512.gflops),
+      sig(r512.cpuGflops),
+      ms(r1024.ms),
+      sig(r1024.gflops),
+      sig(r1024.cpuGflops),
+    ]);
   }
   return {
     title: "Square matMul on each backend",
-    header: ["backend", "512^3 ms", "GFLOP/s", "GFLOP/s by CPU time", "1024^3 ms", "GFLOP/s", "GFLOP/s by CPU time"],
+    header: [
+      "backend",
+      "512^3 ms",
+      "GFLOP/s",
+      "GFLOP/s by CPU time",
+      "1024^3 ms",
+      "GFLOP/s",
+      "GFLOP/s by CPU time",
+    ],
     rows,
     notes: [
       "Wall-clock median (3 runs on wasm, 1 elsewhere, after a warm-up), results read back; also by process CPU time",
@@ -52,7 +68,8 @@ export async function wasmFormsTable(): Promise<Table> {
   await setBackend("wasm");
   const rows: string[][] = [];
   for (const f of FORMS) {
-    const a = tf.randomUniform([...f.a], -1, 1, "float32", 1), b = tf.randomUniform([...f.b], -1, 1, "float32", 2);
+    const a = tf.randomUniform([...f.a], -1, 1, "float32", 1),
+      b = tf.randomUniform([...f.b], -1, 1, "float32", 2);
     const run = () => tf.matMul(a, b, f.ta, f.tb);
     // setBackend("wasm") installs the fast path: measure the shipped kernel with it taken out.
     const restoreShipped = useShippedWasmMatMul();
@@ -69,14 +86,25 @@ export async function wasmFormsTable(): Promise<Table> {
     }
     tf.dispose([a, b, reference]);
     const gf = (t: number) => sig(formFlops(f) / (t * 1e6));
-    rows.push([f.name, `${f.a.join("x")} . ${f.b.join("x")}`, ms(before.cpuMedianMs), gf(before.cpuMedianMs), ms(after.cpuMedianMs), gf(after.cpuMedianMs), relChange(after.cpuMedianMs, before.cpuMedianMs), sig(err, 2)]);
+    rows.push([
+      f.name,
+      `${f.a.join("x")} . ${f.b.join("x")}`,
+      ms(before.cpuMedianMs),
+      gf(before.cpuMedianMs),
+      ms(after.cpuMedianMs),
+      gf(after.cpuMedianMs),
+      relChange(after.cpuMedianMs, before.cpuMedianMs),
+      sig(err, 2),
+    ]);
   }
   return {
     title: "wasm matMul forms: tfjs-backend-wasm as shipped vs the fast path (transforms/wasm_matmul.ts)",
     header: ["form", "shapes", "shipped ms", "GFLOP/s", "fast path ms", "GFLOP/s", "change", "max |diff|"],
     rows,
     align: ["left", "left", "right", "right", "right", "right", "right", "right"],
-    notes: ["CPU-time median of 5 after a warm-up (robust to other load on the machine). Inputs uniform in [-1, 1]."],
+    notes: [
+      "CPU-time median of 5 after a warm-up (robust to other load on the machine). Inputs uniform in [-1, 1].",
+    ],
   };
 }
 

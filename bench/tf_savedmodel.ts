@@ -21,7 +21,7 @@ import { PRNGKey } from "../transforms/random.ts";
 import { type Tree, treeDispose } from "../transforms/tree.ts";
 import { trainStepFlops } from "./_flops.ts";
 import { markdownTable, ms, sig, type Table } from "./_table.ts";
-import { WSMALL_BATCH, WSMALL_TEXT, wsmall } from "./_wsmall_config.ts";
+import { wsmall, WSMALL_BATCH, WSMALL_TEXT } from "./_wsmall_config.ts";
 
 export const PYTHON = new URL("../.venv/bin/python", import.meta.url).pathname;
 export const DRIVER_DIR = new URL("../export/tf/", import.meta.url).pathname;
@@ -58,7 +58,9 @@ med = lambda xs: sorted(xs)[len(xs) // 2]
 print(json.dumps({"first_s": first, "wall_ms": 1000 * med(wall), "cpu_ms": 1000 * med(cpu), "loss": loss}))
 `;
 
-type TfRun = { threads: number; xla: boolean; first_s: number; wall_ms: number; cpu_ms: number; loss: number } | { threads: number; xla: boolean; error: string };
+type TfRun =
+  | { threads: number; xla: boolean; first_s: number; wall_ms: number; cpu_ms: number; loss: number }
+  | { threads: number; xla: boolean; error: string };
 
 async function runTf(exportDir: string, threads: number, xla: boolean, reps: number): Promise<TfRun> {
   const out = await new Deno.Command(PYTHON, {
@@ -69,7 +71,11 @@ async function runTf(exportDir: string, threads: number, xla: boolean, reps: num
   }).output();
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
   if (!out.success) {
-    return { threads, xla, error: new TextDecoder().decode(out.stderr).trim().split("\n").slice(-1)[0] ?? `exit ${out.code}` };
+    return {
+      threads,
+      xla,
+      error: new TextDecoder().decode(out.stderr).trim().split("\n").slice(-1)[0] ?? `exit ${out.code}`,
+    };
   }
   return { threads, xla, ...JSON.parse(text) };
 }
@@ -82,24 +88,43 @@ export async function tfSavedModelTables(reps = 5): Promise<Table[]> {
     const shapes = { batch: WSMALL_BATCH, textLength: WSMALL_TEXT };
     const t0 = performance.now();
     const { loss } = mirasolSignatures(wsmall, shapes);
-    const report = await Effect.runPromise(exportSavedModel({ params, signatures: { loss }, paramMode: "variables", config: wsmall }, `${work}/sm`));
+    const report = await Effect.runPromise(
+      exportSavedModel(
+        { params, signatures: { loss }, paramMode: "variables", config: wsmall },
+        `${work}/sm`,
+      ),
+    );
     const exportMs = performance.now() - t0;
     treeDispose(params as unknown as Tree<tf.Tensor>);
     const runs: TfRun[] = [];
-    for (const xla of [false, true]) for (const threads of [1, 2]) runs.push(await runTf(`${work}/sm`, threads, xla, reps));
+    for (const xla of [false, true]) {
+      for (const threads of [1, 2]) runs.push(await runTf(`${work}/sm`, threads, xla, reps));
+    }
     const flops = trainStepFlops(wsmall, WSMALL_BATCH, WSMALL_TEXT);
     return [{
       title: "wsmall train step as an exported SavedModel in TensorFlow (CPU)",
       header: ["threads", "XLA", "step wall ms", "step CPU ms", "GFLOP/s wall", "first call s", "loss"],
       rows: runs.map((r) =>
-        "error" in r
-          ? [String(r.threads), r.xla ? "on" : "off", `failed: ${r.error}`, "-", "-", "-", "-"]
-          : [String(r.threads), r.xla ? "on" : "off", ms(r.wall_ms), ms(r.cpu_ms), sig(flops / (r.wall_ms * 1e6)), sig(r.first_s), sig(r.loss, 5)]
+        "error" in r ? [String(r.threads), r.xla ? "on" : "off", `failed: ${r.error}`, "-", "-", "-", "-"] : [
+          String(r.threads),
+          r.xla ? "on" : "off",
+          ms(r.wall_ms),
+          ms(r.cpu_ms),
+          sig(flops / (r.wall_ms * 1e6)),
+          sig(r.first_s),
+          sig(r.loss, 5),
+        ]
       ),
       notes: [
-        `Export (variables mode, loss signature, ${report.variables} variables, ${sig(report.bytes / 2 ** 20)} MiB): ${ms(exportMs)} ms.`,
-        `Median of ${reps} steps after 2 (trace, XLA compile). GFLOP: ${sig(flops / 1e9)} per step, counted as for the eager table.`,
-        `TensorFlow via ${PYTHON}; 1-minute load average at the end: ${Deno.loadavg()[0].toFixed(1)} on ${navigator.hardwareConcurrency} cores.`,
+        `Export (variables mode, loss signature, ${report.variables} variables, ${
+          sig(report.bytes / 2 ** 20)
+        } MiB): ${ms(exportMs)} ms.`,
+        `Median of ${reps} steps after 2 (trace, XLA compile). GFLOP: ${
+          sig(flops / 1e9)
+        } per step, counted as for the eager table.`,
+        `TensorFlow via ${PYTHON}; 1-minute load average at the end: ${
+          Deno.loadavg()[0].toFixed(1)
+        } on ${navigator.hardwareConcurrency} cores.`,
       ],
     }];
   } finally {

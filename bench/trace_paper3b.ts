@@ -43,15 +43,28 @@ for (const name of names) {
   const sigs = mirasolSignatures(config, { batch: 2, textLength: Math.min(8, config.text.maxLength) });
   let traceSecs = 0, lowerSecs = 0, nodes = 0;
   for (const [sig, spec] of Object.entries(sigs)) {
-    const [graph, t] = time(() => traceWith({}, (p, x) => spec.fn(p as model.MirasolParams, x as never), shapes, spec.inputs));
-    const [fn, l] = time(() => buildSignatureFunction(graph, { fnName: `__inference_${sig}_1`, paramMode: "inputs", computeDtype: "float32" }));
+    const [graph, t] = time(() =>
+      traceWith({}, (p, x) => spec.fn(p as model.MirasolParams, x as never), shapes, spec.inputs)
+    );
+    const [fn, l] = time(() =>
+      buildSignatureFunction(graph, {
+        fnName: `__inference_${sig}_1`,
+        paramMode: "inputs",
+        computeDtype: "float32",
+      })
+    );
     traceSecs += t;
     lowerSecs += l;
     nodes += fn.nodeCount;
   }
   const dir = await Deno.makeTempDir({ prefix: `bench_${name}_` });
   const t0 = performance.now();
-  const report = await Effect.runPromise(exportSavedModel<model.MirasolParams>({ params: shapes, signatures: sigs, paramMode: "inputs" }, `${dir}/sm`));
+  const report = await Effect.runPromise(
+    exportSavedModel<model.MirasolParams>(
+      { params: shapes, signatures: sigs, paramMode: "inputs" },
+      `${dir}/sm`,
+    ),
+  );
   const exportSecs = (performance.now() - t0) / 1000;
   await Deno.remove(dir, { recursive: true });
   rows.push([
@@ -67,10 +80,22 @@ for (const name of names) {
   ]);
 }
 
-const header = ["config", "params", "paramShapes s", "trace s (3 sigs)", "lower+encode s", "TF nodes", "export s", "saved_model MiB", "peak RSS MiB"];
+const header = [
+  "config",
+  "params",
+  "paramShapes s",
+  "trace s (3 sigs)",
+  "lower+encode s",
+  "TF nodes",
+  "export s",
+  "saved_model MiB",
+  "peak RSS MiB",
+];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i])).join(" | ")} |`;
 console.log(line(header));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const r of rows) console.log(line(r));
-console.log(`\n${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores; peak RSS is cumulative over the rows.`);
+console.log(
+  `\n${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores; peak RSS is cumulative over the rows.`,
+);

@@ -15,7 +15,7 @@ import { init, type MirasolConfig, validateConfig } from "../model/mod.ts";
 import { setBackend } from "../transforms/backend.ts";
 import { PRNGKey } from "../transforms/random.ts";
 import { markdownTable, ms, type Table } from "./_table.ts";
-import { WSMALL_BATCH, WSMALL_TEXT, wsmall } from "./_wsmall_config.ts";
+import { wsmall, WSMALL_BATCH, WSMALL_TEXT } from "./_wsmall_config.ts";
 
 const PYTHON = new URL("../.venv/bin/python", import.meta.url).pathname;
 const DRIVER_DIR = new URL("../export/tf/", import.meta.url).pathname;
@@ -50,14 +50,23 @@ for _ in range(reps):
 print(json.dumps({"first_s": first, "wall_ms": [1000 * w for w in wall]}))
 `;
 
-async function steps(exportDir: string, threads: number, xla: boolean, reps: number): Promise<{ first_s: number; wall_ms: number[] }> {
+async function steps(
+  exportDir: string,
+  threads: number,
+  xla: boolean,
+  reps: number,
+): Promise<{ first_s: number; wall_ms: number[] }> {
   const out = await new Deno.Command(PYTHON, {
     args: ["-c", STEP_PY, String(threads), xla ? "1" : "0", exportDir, String(reps), DRIVER_DIR],
     env: { TF_CPP_MIN_LOG_LEVEL: "2" },
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!out.success) throw new Error(`train step failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" ")}`);
+  if (!out.success) {
+    throw new Error(
+      `train step failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" ")}`,
+    );
+  }
   return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
 }
 
@@ -68,15 +77,38 @@ export async function trainModeOverheadTables(reps = 7, rounds = 3): Promise<Tab
   const work = await Deno.makeTempDir({ prefix: "mirasol_bench_train_mode_" });
   try {
     const variants: Record<string, MirasolConfig> = {
-      "masking 0.75 + dropout 0.1": validateConfig({ ...wsmall, name: "wsmall-regularised", dropout: 0.1, combinerMaskRatio: 0.75 }),
-      "dropout 0.1 only": validateConfig({ ...wsmall, name: "wsmall-dropout", dropout: 0.1, combinerMaskRatio: 0 }),
-      "masking 0.75 only": validateConfig({ ...wsmall, name: "wsmall-masking", dropout: 0, combinerMaskRatio: 0.75 }),
+      "masking 0.75 + dropout 0.1": validateConfig({
+        ...wsmall,
+        name: "wsmall-regularised",
+        dropout: 0.1,
+        combinerMaskRatio: 0.75,
+      }),
+      "dropout 0.1 only": validateConfig({
+        ...wsmall,
+        name: "wsmall-dropout",
+        dropout: 0.1,
+        combinerMaskRatio: 0,
+      }),
+      "masking 0.75 only": validateConfig({
+        ...wsmall,
+        name: "wsmall-masking",
+        dropout: 0,
+        combinerMaskRatio: 0.75,
+      }),
       "both off": validateConfig({ ...wsmall, name: "wsmall-plain", dropout: 0, combinerMaskRatio: 0 }),
     };
     const nodes: Record<string, number> = {};
     for (const [name, config] of Object.entries(variants)) {
-      const { train_loss, fold_in } = mirasolSignatures(config, { batch: WSMALL_BATCH, textLength: WSMALL_TEXT });
-      const r = await Effect.runPromise(exportSavedModel({ params: init(PRNGKey(0), config), signatures: { train_loss, fold_in }, config }, `${work}/${config.name}`));
+      const { train_loss, fold_in } = mirasolSignatures(config, {
+        batch: WSMALL_BATCH,
+        textLength: WSMALL_TEXT,
+      });
+      const r = await Effect.runPromise(
+        exportSavedModel(
+          { params: init(PRNGKey(0), config), signatures: { train_loss, fold_in }, config },
+          `${work}/${config.name}`,
+        ),
+      );
       nodes[name] = r.signatures.train_loss.nodes;
     }
     const rows: string[][] = [];
@@ -97,12 +129,22 @@ export async function trainModeOverheadTables(reps = 7, rounds = 3): Promise<Tab
       }
     }
     return [{
-      title: "wsmall exported train step (train_loss + gradients + Adam), regularisers in the graph vs off, TensorFlow CPU, 1 thread",
-      header: ["XLA", "train_loss", "graph nodes", "step wall ms (median)", "overhead vs off", "first call s (max)"],
+      title:
+        "wsmall exported train step (train_loss + gradients + Adam), regularisers in the graph vs off, TensorFlow CPU, 1 thread",
+      header: [
+        "XLA",
+        "train_loss",
+        "graph nodes",
+        "step wall ms (median)",
+        "overhead vs off",
+        "first call s (max)",
+      ],
       rows,
       notes: [
         `${rounds} interleaved rounds x ${reps} steps per setting after 2 warm-up steps; batch ${WSMALL_BATCH}, text ${WSMALL_TEXT}.`,
-        `${new Date().toISOString().slice(0, 10)}; 1-minute load average at the end ${Deno.loadavg()[0].toFixed(1)} on ${navigator.hardwareConcurrency} cores.`,
+        `${new Date().toISOString().slice(0, 10)}; 1-minute load average at the end ${
+          Deno.loadavg()[0].toFixed(1)
+        } on ${navigator.hardwareConcurrency} cores.`,
       ],
     }];
   } finally {

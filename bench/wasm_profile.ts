@@ -17,7 +17,7 @@ import { profiledMatmulFlops, trainStepFlops } from "./_flops.ts";
 import { kernelStats, profileWork, timeWork } from "./_measure.ts";
 import { markdownTable, mib, ms, relChange, sig, type Table } from "./_table.ts";
 import { installFastWasmMatMul, useShippedWasmMatMul } from "./_wasm_matmul.ts";
-import { WSMALL_BATCH, WSMALL_TEXT, wsmall } from "./_wsmall_config.ts";
+import { wsmall, WSMALL_BATCH, WSMALL_TEXT } from "./_wsmall_config.ts";
 
 const TOP = 12;
 
@@ -70,11 +70,23 @@ export async function wasmProfileTables(): Promise<Table[]> {
     header: ["kernel", "calls", "ms", "share", "fast-path calls", "ms", "share"],
     rows: before.stats.slice(0, TOP).map((k) => {
       const a = afterBy.get(k.name);
-      return [k.name, String(k.calls), ms(k.ms), `${((100 * k.ms) / tb).toFixed(0)}%`, String(a?.calls ?? 0), ms(a?.ms ?? 0), `${((100 * (a?.ms ?? 0)) / ta).toFixed(0)}%`];
+      return [
+        k.name,
+        String(k.calls),
+        ms(k.ms),
+        `${((100 * k.ms) / tb).toFixed(0)}%`,
+        String(a?.calls ?? 0),
+        ms(a?.ms ?? 0),
+        `${((100 * (a?.ms ?? 0)) / ta).toFixed(0)}%`,
+      ];
     }),
     notes: [
-      `Sum over all ${before.prof.kernels.length} kernels: ${ms(tb)} ms shipped, ${ms(ta)} ms fast path (per-kernel wall time inside tf.profile).`,
-      `Matmul FLOPs the profile ran: ${sig(profiledMatmulFlops(before.prof.kernels) / 1e9)} G (config count, 3x forward: ${sig(trainStepFlops(wsmall, 2, 32) / 1e9)} G).`,
+      `Sum over all ${before.prof.kernels.length} kernels: ${ms(tb)} ms shipped, ${
+        ms(ta)
+      } ms fast path (per-kernel wall time inside tf.profile).`,
+      `Matmul FLOPs the profile ran: ${
+        sig(profiledMatmulFlops(before.prof.kernels) / 1e9)
+      } G (config count, 3x forward: ${sig(trainStepFlops(wsmall, 2, 32) / 1e9)} G).`,
     ],
   };
   const gf = (t: number) => sig(trainStepFlops(wsmall, 2, 32) / (t * 1e6));
@@ -82,11 +94,29 @@ export async function wasmProfileTables(): Promise<Table[]> {
     title: "wasm: wsmall train step (AdamW), before/after the BatchMatMul fast path",
     header: ["kernel", "CPU ms", "wall ms", "GFLOP/s (CPU)", "peak MiB", "loss", "grad norm"],
     rows: [
-      ["tfjs-backend-wasm 4.22 as shipped", ms(before.time.cpuMedianMs), ms(before.time.medianMs), gf(before.time.cpuMedianMs), mib(before.prof.peakBytes), sig(ref.metrics.total, 6), sig(ref.metrics.gradNorm, 6)],
-      ["fast path (transforms/wasm_matmul.ts)", ms(after.time.cpuMedianMs), ms(after.time.medianMs), gf(after.time.cpuMedianMs), mib(after.prof.peakBytes), sig(got.metrics.total, 6), sig(got.metrics.gradNorm, 6)],
+      [
+        "tfjs-backend-wasm 4.22 as shipped",
+        ms(before.time.cpuMedianMs),
+        ms(before.time.medianMs),
+        gf(before.time.cpuMedianMs),
+        mib(before.prof.peakBytes),
+        sig(ref.metrics.total, 6),
+        sig(ref.metrics.gradNorm, 6),
+      ],
+      [
+        "fast path (transforms/wasm_matmul.ts)",
+        ms(after.time.cpuMedianMs),
+        ms(after.time.medianMs),
+        gf(after.time.cpuMedianMs),
+        mib(after.prof.peakBytes),
+        sig(got.metrics.total, 6),
+        sig(got.metrics.gradNorm, 6),
+      ],
     ],
     notes: [
-      `Change: ${relChange(after.time.cpuMedianMs, before.time.cpuMedianMs)} CPU time. Same step: max |param difference| after the update ${sig(paramDiff, 2)}.`,
+      `Change: ${
+        relChange(after.time.cpuMedianMs, before.time.cpuMedianMs)
+      } CPU time. Same step: max |param difference| after the update ${sig(paramDiff, 2)}.`,
       "CPU-time median of 3 after a warm-up (process CPU time: the wall time on an idle core for single-threaded wasm).",
     ],
   };

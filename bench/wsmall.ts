@@ -14,7 +14,7 @@
  * Run: deno run -A bench/wsmall.ts [--backends wasm,cpu,webgpu]
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { exampleBatch, init, loss, forward, type MirasolBatch, type MirasolParams } from "../model/mod.ts";
+import { exampleBatch, forward, init, loss, type MirasolBatch, type MirasolParams } from "../model/mod.ts";
 import { generate } from "../inference/generate.ts";
 import { trainStep } from "../train/step.ts";
 import { type BackendName, setBackend } from "../transforms/backend.ts";
@@ -25,7 +25,7 @@ import { type Tree, treeDispose } from "../transforms/tree.ts";
 import { forwardFlops, generateFlops, trainStepFlops } from "./_flops.ts";
 import { matmulGflops, profileWork, timeWork, type Work } from "./_measure.ts";
 import { markdownTable, mib, ms, sig, type Table } from "./_table.ts";
-import { WSMALL_BATCH, WSMALL_TEXT, wsmall } from "./_wsmall_config.ts";
+import { wsmall, WSMALL_BATCH, WSMALL_TEXT } from "./_wsmall_config.ts";
 
 const PROMPT = [1, 17, 42, 99, 7, 2]; // [bos, 4 question ids, sep]: any ids in the vocabulary
 const NEW_TOKENS = 16;
@@ -52,7 +52,12 @@ async function useAsyncWebgpu(): Promise<void> {
 /** An eos id that greedy decoding does not produce within NEW_TOKENS, so every run makes all of them. */
 function eosNotGenerated(params: MirasolParams, media: MirasolBatch): number {
   for (let eos = wsmall.text.vocab - 1; eos > 0; eos--) {
-    const [g] = generate(params, media, PROMPT, { config: wsmall, maxLen: NEW_TOKENS, strategy: { kind: "greedy" }, eos });
+    const [g] = generate(params, media, PROMPT, {
+      config: wsmall,
+      maxLen: NEW_TOKENS,
+      strategy: { kind: "greedy" },
+      eos,
+    });
     if (!g.finished) return eos;
   }
   throw new Error("Cannot pick an eos for the generation benchmark: every id ended a sequence");
@@ -60,9 +65,19 @@ function eosNotGenerated(params: MirasolParams, media: MirasolBatch): number {
 
 type Measured = { ms: number; cpuMs: number; peak: number; flops: number } | { skipped: string };
 type MatmulSpeed = Awaited<ReturnType<typeof matmulGflops>>;
-type BackendResult = { backend: BackendName; mm512: MatmulSpeed; mm1024: MatmulSpeed; forward: Measured; step: Measured; generate: Measured };
+type BackendResult = {
+  backend: BackendName;
+  mm512: MatmulSpeed;
+  mm1024: MatmulSpeed;
+  forward: Measured;
+  step: Measured;
+  generate: Measured;
+};
 
-async function runBackend(name: BackendName, eos: number | undefined): Promise<{ result: BackendResult; eos?: number }> {
+async function runBackend(
+  name: BackendName,
+  eos: number | undefined,
+): Promise<{ result: BackendResult; eos?: number }> {
   if (name === "webgpu") await useAsyncWebgpu();
   else await setBackend(name);
   const reps = REPS[name];
@@ -81,12 +96,10 @@ async function runBackend(name: BackendName, eos: number | undefined): Promise<{
     const out = forward(params, batch, { config: wsmall, train: false });
     return [out.logits, out.u, out.x, out.h, out.reconstruction.video];
   };
-  const step: Work = name === "webgpu"
-    ? () => asyncStep(params, optState, batch, optimizer)
-    : () => {
-      const r = trainStep(params, optState, batch, PRNGKey(2), { config: wsmall, optimizer });
-      return [r.params as unknown as tf.Tensor[], r.optState as unknown as tf.Tensor[]] as tf.TensorContainer;
-    };
+  const step: Work = name === "webgpu" ? () => asyncStep(params, optState, batch, optimizer) : () => {
+    const r = trainStep(params, optState, batch, PRNGKey(2), { config: wsmall, optimizer });
+    return [r.params as unknown as tf.Tensor[], r.optState as unknown as tf.Tensor[]] as tf.TensorContainer;
+  };
   const result: BackendResult = {
     backend: name,
     mm512,
@@ -100,7 +113,12 @@ async function runBackend(name: BackendName, eos: number | undefined): Promise<{
     chosen ??= eosNotGenerated(params, batch);
     const media = { video: batch.video, audio: batch.audio };
     const gen = () => {
-      generate(params, media, PROMPT, { config: wsmall, maxLen: NEW_TOKENS, strategy: { kind: "greedy" }, eos: chosen! });
+      generate(params, media, PROMPT, {
+        config: wsmall,
+        maxLen: NEW_TOKENS,
+        strategy: { kind: "greedy" },
+        eos: chosen!,
+      });
       return [];
     };
     result.generate = await measure(gen, generateFlops(wsmall, WSMALL_BATCH, PROMPT.length, NEW_TOKENS));
@@ -112,13 +130,28 @@ async function runBackend(name: BackendName, eos: number | undefined): Promise<{
 }
 
 /** valueAndGrad(loss) and the AdamW update, no synchronous metrics read (webgpu under Deno). */
-function asyncStep(params: MirasolParams, optState: OptState, batch: MirasolBatch, optimizer: ReturnType<typeof adamw>): tf.TensorContainer {
-  const { value, grads } = valueAndGrad((p: MirasolParams) => loss(p, batch, { config: wsmall, train: true, key: PRNGKey(2) }).total)(params);
-  const update = optimizer.update(grads as unknown as Tree<tf.Tensor>, optState, params as unknown as Tree<tf.Tensor>);
+function asyncStep(
+  params: MirasolParams,
+  optState: OptState,
+  batch: MirasolBatch,
+  optimizer: ReturnType<typeof adamw>,
+): tf.TensorContainer {
+  const { value, grads } = valueAndGrad((p: MirasolParams) =>
+    loss(p, batch, { config: wsmall, train: true, key: PRNGKey(2) }).total
+  )(params);
+  const update = optimizer.update(
+    grads as unknown as Tree<tf.Tensor>,
+    optState,
+    params as unknown as Tree<tf.Tensor>,
+  );
   const next = applyUpdates(params as unknown as Tree<tf.Tensor>, update.updates);
   treeDispose(grads as unknown as Tree<tf.Tensor>);
   treeDispose(update.updates);
-  return [value, next as unknown as tf.Tensor[], update.state as unknown as tf.Tensor[]] as tf.TensorContainer;
+  return [
+    value,
+    next as unknown as tf.Tensor[],
+    update.state as unknown as tf.Tensor[],
+  ] as tf.TensorContainer;
 }
 
 export async function wsmallTables(backends: readonly BackendName[]): Promise<Table[]> {
@@ -130,22 +163,43 @@ export async function wsmallTables(backends: readonly BackendName[]): Promise<Ta
     results.push(r.result);
     console.error(`wsmall: ${JSON.stringify(r.result)}`); // progress on a slow machine
   }
-  const label = (b: BackendName) => (b === "wasm" ? "wasm (1 thread)" : b === "webgpu" ? "webgpu (llvmpipe)" : b);
+  const label = (
+    b: BackendName,
+  ) => (b === "wasm" ? "wasm (1 thread)" : b === "webgpu" ? "webgpu (llvmpipe)" : b);
   const rows = results.flatMap((r) =>
-    ([["forward", r.forward], ["train step", r.step], [`generate ${NEW_TOKENS}`, r.generate]] as const).map(([work, m]) => [
+    ([["forward", r.forward], ["train step", r.step], [`generate ${NEW_TOKENS}`, r.generate]] as const).map((
+      [work, m],
+    ) => [
       label(r.backend),
       work,
-      ...("skipped" in m
-        ? ["-", "-", "-", "-", "-", "-"]
-        : [ms(m.ms), ms(m.cpuMs), mib(m.peak), sig(m.flops / 1e9), sig(m.flops / (m.ms * 1e6)), sig(m.flops / (m.cpuMs * 1e6))]),
+      ...("skipped" in m ? ["-", "-", "-", "-", "-", "-"] : [
+        ms(m.ms),
+        ms(m.cpuMs),
+        mib(m.peak),
+        sig(m.flops / 1e9),
+        sig(m.flops / (m.ms * 1e6)),
+        sig(m.flops / (m.cpuMs * 1e6)),
+      ]),
       `${sig(r.mm512.gflops)} / ${sig(r.mm512.cpuGflops)}`,
       `${sig(r.mm1024.gflops)} / ${sig(r.mm1024.cpuGflops)}`,
     ])
   );
   const load = Deno.loadavg()[0];
   return [{
-    title: `wsmall (batch ${WSMALL_BATCH}, 32 frames 64x64 in 4 chunks, D 256, 2 layers/stack, m 8, text ${WSMALL_TEXT}, V 256), eager`,
-    header: ["backend", "work", "wall ms", "CPU ms", "peak MiB", "GFLOP", "GFLOP/s wall", "GFLOP/s CPU", "matMul 512 GFLOP/s wall / CPU", "matMul 1024 wall / CPU"],
+    title:
+      `wsmall (batch ${WSMALL_BATCH}, 32 frames 64x64 in 4 chunks, D 256, 2 layers/stack, m 8, text ${WSMALL_TEXT}, V 256), eager`,
+    header: [
+      "backend",
+      "work",
+      "wall ms",
+      "CPU ms",
+      "peak MiB",
+      "GFLOP",
+      "GFLOP/s wall",
+      "GFLOP/s CPU",
+      "matMul 512 GFLOP/s wall / CPU",
+      "matMul 1024 wall / CPU",
+    ],
     rows,
     align: ["left", "left", "right", "right", "right", "right", "right", "right", "right", "right"],
     notes: [

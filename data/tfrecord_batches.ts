@@ -50,14 +50,21 @@ type Dims = { N: number; H: number; W: number; r: number; Mb: number; L: number 
 function toExample(file: string, f: Record<string, Feature>, d: Dims): Example {
   const video = Float32Array.from(feature(file, f, "video", "float").value as ArrayLike<number>);
   const audio = Float32Array.from(feature(file, f, "audio", "float").value as ArrayLike<number>);
-  const ints = (name: string) => Array.from(feature(file, f, name, "int64").value as ArrayLike<number>, Number);
+  const ints = (name: string) =>
+    Array.from(feature(file, f, name, "int64").value as ArrayLike<number>, Number);
   const text = Int32Array.from(ints("text"));
-  const sizes = { video: [video.length, d.N * d.H * d.W * 3], audio: [audio.length, d.N * d.r * d.Mb], text: [text.length, d.L] };
+  const sizes = {
+    video: [video.length, d.N * d.H * d.W * 3],
+    audio: [audio.length, d.N * d.r * d.Mb],
+    text: [text.length, d.L],
+  };
   for (const [name, [got, want]] of Object.entries(sizes)) {
     if (got !== want) {
       throw new ShardReadError({
         path: file,
-        reason: `${name} has ${got} values, the config needs ${want} (N=${d.N}, ${d.H}x${d.W}, F=${d.N * d.r}, Mb=${d.Mb}, L=${d.L})`,
+        reason: `${name} has ${got} values, the config needs ${want} (N=${d.N}, ${d.H}x${d.W}, F=${
+          d.N * d.r
+        }, Mb=${d.Mb}, L=${d.L})`,
       });
     }
   }
@@ -97,10 +104,12 @@ export async function tfrecordBatches(
   o: { readonly batchSize: number; readonly seed: number },
 ): Promise<(step: number) => Batch> {
   // Exactly the shards of the folder's last complete write (its manifest), never leftovers beside them.
-  const listing = await Effect.runPromise(listShards(dir).pipe(Effect.match({
-    onFailure: (e) => ({ error: e.reason, shards: [] as readonly string[] }),
-    onSuccess: (l) => ({ error: undefined, shards: l.shards }),
-  })));
+  const listing = await Effect.runPromise(
+    listShards(dir).pipe(Effect.match({
+      onFailure: (e) => ({ error: e.reason, shards: [] as readonly string[] }),
+      onSuccess: (l) => ({ error: undefined, shards: l.shards }),
+    })),
+  );
   if (listing.error !== undefined) throw new ShardReadError({ path: dir, reason: listing.error });
   const records: { file: string; bytes: Uint8Array }[] = [];
   for (const path of listing.shards) {
@@ -110,7 +119,9 @@ export async function tfrecordBatches(
       throw new ShardReadError({ path, reason: (e as Error).message });
     }
   }
-  if (records.length === 0) throw new ShardReadError({ path: dir, reason: "it holds no examples in *.tfrecord shards" });
+  if (records.length === 0) {
+    throw new ShardReadError({ path: dir, reason: "it holds no examples in *.tfrecord shards" });
+  }
   const n = records.length;
   const first = decodeExample(records[0].bytes);
   const L = (feature(records[0].file, first, "text", "int64").value as ArrayLike<number>).length;

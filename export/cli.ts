@@ -21,7 +21,8 @@ import { exportSavedModel } from "./savedmodel/export.ts";
 import type { ComputeDtype } from "./savedmodel/lower.ts";
 import { mirasolSignatures } from "./savedmodel/mirasol.ts";
 
-const USAGE = "usage: deno task export --config <name> --out <dir> [--format savedmodel|graphmodel] [--params variables|inputs] " +
+const USAGE =
+  "usage: deno task export --config <name> --out <dir> [--format savedmodel|graphmodel] [--params variables|inputs] " +
   "[--checkpoint <dir>] [--frames N --chunks T] [--batch N] [--text-length L] [--dtype float32|bfloat16] [--seed N] [--overwrite]";
 
 export type ExportArgs = {
@@ -37,9 +38,16 @@ export type ExportArgs = {
   readonly overwrite: boolean;
 };
 
-function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new ExportSpecError({ reason: `--${name} must be one of ${allowed.join(", ")}, got '${value}'` });
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ExportSpecError({ reason: `--${name} must be one of ${allowed.join(", ")}, got '${value}'` });
+  }
   return value as T;
 }
 
@@ -47,7 +55,9 @@ function integer(name: string, value: string | undefined, fallback: number, min:
   if (value === undefined) return fallback;
   const n = Number(value);
   if (value.trim() === "" || !Number.isSafeInteger(n) || n < min) {
-    throw new ExportSpecError({ reason: `--${name} must be a ${min === 1 ? "positive" : "non-negative"} integer, got '${value}'` });
+    throw new ExportSpecError({
+      reason: `--${name} must be a ${min === 1 ? "positive" : "non-negative"} integer, got '${value}'`,
+    });
   }
   return n;
 }
@@ -57,7 +67,11 @@ function resolveConfig(spec: string | undefined): model.MirasolConfig {
   const configs = model.configs as Record<string, model.MirasolConfig>;
   if (spec !== undefined && spec in configs) return configs[spec];
   if (spec === undefined || !spec.endsWith(".json")) {
-    throw new ExportSpecError({ reason: `--config must name one of ${Object.keys(configs).join(", ")} or a .json file, got '${spec ?? ""}'. ${USAGE}` });
+    throw new ExportSpecError({
+      reason: `--config must name one of ${Object.keys(configs).join(", ")} or a .json file, got '${
+        spec ?? ""
+      }'. ${USAGE}`,
+    });
   }
   let json: unknown;
   try {
@@ -76,23 +90,23 @@ export function parseExportArgs(argv: readonly string[]): ExportArgs {
   let values;
   try {
     ({ values } = parseArgs({
-    args: [...argv],
-    options: {
-      config: { type: "string" },
-      out: { type: "string" },
-      format: { type: "string" },
-      params: { type: "string" },
-      checkpoint: { type: "string" },
-      batch: { type: "string" },
-      "text-length": { type: "string" },
-      dtype: { type: "string" },
-      seed: { type: "string" },
-      overwrite: { type: "boolean" },
-      frames: { type: "string" },
-      chunks: { type: "string" },
-    },
-    strict: true,
-  }));
+      args: [...argv],
+      options: {
+        config: { type: "string" },
+        out: { type: "string" },
+        format: { type: "string" },
+        params: { type: "string" },
+        checkpoint: { type: "string" },
+        batch: { type: "string" },
+        "text-length": { type: "string" },
+        dtype: { type: "string" },
+        seed: { type: "string" },
+        overwrite: { type: "boolean" },
+        frames: { type: "string" },
+        chunks: { type: "string" },
+      },
+      strict: true,
+    }));
   } catch (e) {
     // node:util says why (an unknown or valueless flag) as a TypeError; it is a usage error here
     throw new ExportSpecError({ reason: `${(e as Error).message}. ${USAGE}` });
@@ -105,13 +119,17 @@ export function parseExportArgs(argv: readonly string[]): ExportArgs {
     try {
       config = model.withFrames(config, frames, chunks);
     } catch (e) {
-      throw new ExportSpecError({ reason: `Cannot use --frames ${frames} --chunks ${chunks}: ${(e as Error).message}` });
+      throw new ExportSpecError({
+        reason: `Cannot use --frames ${frames} --chunks ${chunks}: ${(e as Error).message}`,
+      });
     }
   }
   const params = oneOf("params", values.params, ["variables", "inputs"] as const, "variables");
   const format = oneOf("format", values.format, ["savedmodel", "graphmodel"] as const, "savedmodel");
   if (values.checkpoint !== undefined && params === "inputs" && format === "savedmodel") {
-    throw new ExportSpecError({ reason: "--checkpoint cannot be used with --params inputs: that export holds no weights" });
+    throw new ExportSpecError({
+      reason: "--checkpoint cannot be used with --params inputs: that export holds no weights",
+    });
   }
   if (values.checkpoint !== undefined) {
     const info = (() => {
@@ -122,7 +140,11 @@ export function parseExportArgs(argv: readonly string[]): ExportArgs {
       }
     })();
     if (!info?.isDirectory) {
-      throw new ExportSpecError({ reason: `--checkpoint '${values.checkpoint}' is not a checkpoint folder (${info ? "a file" : "not found"})` });
+      throw new ExportSpecError({
+        reason: `--checkpoint '${values.checkpoint}' is not a checkpoint folder (${
+          info ? "a file" : "not found"
+        })`,
+      });
     }
   }
   return {
@@ -146,22 +168,41 @@ export async function runExport(a: ExportArgs): Promise<string> {
   const params = !needWeights
     ? paramShapes(model.init, a.config)
     : a.checkpoint
-    ? (await loadCheckpoint(a.checkpoint, { like: { params: paramShapes(model.init, a.config) } })).params as model.MirasolParams
+    ? (await loadCheckpoint(a.checkpoint, { like: { params: paramShapes(model.init, a.config) } }))
+      .params as model.MirasolParams
     : model.init(PRNGKey(a.seed), a.config);
   const signatures = mirasolSignatures(a.config, shapes);
   if (a.format === "graphmodel") {
-    const r = await Effect.runPromise(exportGraphModel({ params: params as model.MirasolParams, fn: signatures.forward.fn, inputs: signatures.forward.inputs }, a.out, { overwrite: a.overwrite }));
+    const r = await Effect.runPromise(
+      exportGraphModel(
+        {
+          params: params as model.MirasolParams,
+          fn: signatures.forward.fn,
+          inputs: signatures.forward.inputs,
+        },
+        a.out,
+        { overwrite: a.overwrite },
+      ),
+    );
     return `graph model ${r.dir}: ${r.nodes} nodes, ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB of weights`;
   }
-  const r = await Effect.runPromise(exportSavedModel<model.MirasolParams>({
-    params,
-    signatures,
-    paramMode: a.params,
-    computeDtype: a.dtype,
-    config: a.config,
-  }, a.out, { overwrite: a.overwrite }));
-  const sigs = Object.entries(r.signatures).map(([k, s]) => `${k}(${s.inputs.filter((i) => !i.includes("__")).join(", ")}) ${s.nodes} nodes`).join("; ");
-  return `SavedModel ${r.dir} [${r.paramMode}, ${a.dtype}]: ${r.variables} variables, ${(r.bytes / 2 ** 20).toFixed(1)} MiB; ${sigs}`;
+  const r = await Effect.runPromise(exportSavedModel<model.MirasolParams>(
+    {
+      params,
+      signatures,
+      paramMode: a.params,
+      computeDtype: a.dtype,
+      config: a.config,
+    },
+    a.out,
+    { overwrite: a.overwrite },
+  ));
+  const sigs = Object.entries(r.signatures).map(([k, s]) =>
+    `${k}(${s.inputs.filter((i) => !i.includes("__")).join(", ")}) ${s.nodes} nodes`
+  ).join("; ");
+  return `SavedModel ${r.dir} [${r.paramMode}, ${a.dtype}]: ${r.variables} variables, ${
+    (r.bytes / 2 ** 20).toFixed(1)
+  } MiB; ${sigs}`;
 }
 
 if (import.meta.main) {

@@ -12,7 +12,7 @@ export {
 } from "./savedmodel/export.ts";
 export { conventionalInit, type InitRule, paramArgName, type ParamMode } from "./savedmodel/functions.ts";
 export type { ComputeDtype } from "./savedmodel/lower.ts";
-export { type MirasolShapes, mirasolInputs, mirasolSignatures } from "./savedmodel/mirasol.ts";
+export { mirasolInputs, type MirasolShapes, mirasolSignatures } from "./savedmodel/mirasol.ts";
 export {
   type ExportError,
   ExportSpecError,
@@ -20,4 +20,10 @@ export {
   TraceFailedError,
   UnsupportedOpError,
 } from "./savedmodel/errors.ts";
-export { exportGraphModel, type GraphModelArtifacts, graphModelArtifacts, graphModelFromDir, type GraphModelSpec } from "./graphmodel.ts";
+export {
+  exportGraphModel,
+  type GraphModelArtifacts,
+  graphModelArtifacts,
+  graphModelFromDir,
+  type GraphModelSpec,
+} from "./graphmodel.ts";

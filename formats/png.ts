@@ -58,7 +58,9 @@ export function encodePng(raster: Raster): Uint8Array {
     throw new PngError(`expected a positive integer size, got ${width}x${height}`);
   }
   if (pixels.length !== width * height * channels) {
-    throw new PngError(`expected ${width}x${height}x${channels} = ${width * height * channels} samples, got ${pixels.length}`);
+    throw new PngError(
+      `expected ${width}x${height}x${channels} = ${width * height * channels} samples, got ${pixels.length}`,
+    );
   }
   const header = new Uint8Array(13);
   const hv = new DataView(header.buffer);
@@ -87,5 +89,10 @@ export function encodePng(raster: Raster): Uint8Array {
 
 /** An RGB raster from float samples in [0, 1] (clamped, rounded): a decoded video frame. */
 export function rgbRaster(frame: Float32Array, height: number, width: number): Raster {
-  return { width, height, channels: 3, pixels: Uint8Array.from(frame, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)) };
+  return {
+    width,
+    height,
+    channels: 3,
+    pixels: Uint8Array.from(frame, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)),
+  };
 }

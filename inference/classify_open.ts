@@ -41,7 +41,9 @@ export function classifyOpenEnded(
   classNames: readonly string[],
   opts: OpenEndedOptions,
 ): OpenEndedPrediction[] {
-  if (classNames.length === 0) throw new ConfigError({ action: "classify", reason: "no class names were given" });
+  if (classNames.length === 0) {
+    throw new ConfigError({ action: "classify", reason: "no class names were given" });
+  }
   const tok = opts.tokenizer, { bos, eos, sep } = tok.special;
   const prompt = [bos, ...Array.from(tok.encode(opts.prompt ?? CLASSIFY_PROMPT)), sep];
   const longest = classNames.reduce((n, c) => Math.max(n, tok.encode(c).length), 0);
@@ -65,7 +67,10 @@ export function openEndedScore(
   labels: readonly number[],
 ): { accuracy: number; correct: boolean[]; unmatched: { readonly row: number; readonly text: string }[] } {
   if (predictions.length !== labels.length) {
-    throw new ConfigError({ action: "score open-ended classification", reason: `${predictions.length} predictions, ${labels.length} labels` });
+    throw new ConfigError({
+      action: "score open-ended classification",
+      reason: `${predictions.length} predictions, ${labels.length} labels`,
+    });
   }
   const correct = predictions.map((p, i) => p.index === labels[i]);
   const unmatched = predictions.flatMap((p, row) => (p.index === null ? [{ row, text: p.text }] : []));

@@ -6,8 +6,18 @@
 
 const ARTICLES = new Set(["a", "an", "the"]);
 const NUMBER_WORDS: Record<string, string> = {
-  none: "0", zero: "0", one: "1", two: "2", three: "3", four: "4", five: "5",
-  six: "6", seven: "7", eight: "8", nine: "9", ten: "10",
+  none: "0",
+  zero: "0",
+  one: "1",
+  two: "2",
+  three: "3",
+  four: "4",
+  five: "5",
+  six: "6",
+  seven: "7",
+  eight: "8",
+  nine: "9",
+  ten: "10",
 };
 
 /** Normalises an answer for exact match. Idempotent: normalizeAnswer(normalizeAnswer(s)) == normalizeAnswer(s). */
@@ -40,7 +50,9 @@ export function exactMatch(
   answers: readonly (string | readonly string[])[],
 ): { accuracy: number; correct: boolean[] } {
   if (predictions.length !== answers.length) {
-    throw new EvalError(`Cannot score ${predictions.length} predictions against ${answers.length} answers: counts differ`);
+    throw new EvalError(
+      `Cannot score ${predictions.length} predictions against ${answers.length} answers: counts differ`,
+    );
   }
   const correct = predictions.map((p, i) => isExactMatch(p, answers[i]));
   const accuracy = correct.length === 0 ? 0 : correct.filter(Boolean).length / correct.length;
@@ -48,14 +60,20 @@ export function exactMatch(
 }
 
 /** Running accuracy over a dataset stream, per group (question type, say) and overall. */
-export type AccuracyTally = { readonly total: { n: number; correct: number }; readonly byGroup: Record<string, { n: number; correct: number }> };
+export type AccuracyTally = {
+  readonly total: { n: number; correct: number };
+  readonly byGroup: Record<string, { n: number; correct: number }>;
+};
 
 export function emptyTally(): AccuracyTally {
   return { total: { n: 0, correct: 0 }, byGroup: {} };
 }
 
 /** Adds one scored item; returns a new tally (tallies are values, so a stream fold can use it). */
-export function tallyAdd(t: AccuracyTally, item: { prediction: string; answers: string | readonly string[]; group?: string }): AccuracyTally {
+export function tallyAdd(
+  t: AccuracyTally,
+  item: { prediction: string; answers: string | readonly string[]; group?: string },
+): AccuracyTally {
   const ok = isExactMatch(item.prediction, item.answers) ? 1 : 0;
   const byGroup = { ...t.byGroup };
   if (item.group !== undefined) {

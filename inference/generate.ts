@@ -124,9 +124,18 @@ export function generateFromContextAsync(
 ): Promise<Generated[]> {
   const strategy = opts.strategy;
   if (strategy.kind === "beam") {
-    throw new ConfigError({ action: "generate asynchronously", reason: "beam search reads synchronously; use generate" });
+    throw new ConfigError({
+      action: "generate asynchronously",
+      reason: "beam search reads synchronously; use generate",
+    });
   }
-  return generateFromContext(params, h, prompt, opts, (p, state, logProbs) => decodeRowsAsync(p, state, logProbs, { ...opts, strategy }));
+  return generateFromContext(
+    params,
+    h,
+    prompt,
+    opts,
+    (p, state, logProbs) => decodeRowsAsync(p, state, logProbs, { ...opts, strategy }),
+  );
 }
 
 /** Generates given h [B, T, m, D] already computed (by `mediaContext`, or by a stream after t chunks). */
@@ -148,7 +157,11 @@ export function generateFromContext(
   h: tf.Tensor,
   prompt: Prompt,
   opts: GenerateOptions,
-  decode?: (p: textDecoder.TextDecoderParams, state: textDecoder.TextDecoderState, logProbs: tf.Tensor2D) => unknown,
+  decode?: (
+    p: textDecoder.TextDecoderParams,
+    state: textDecoder.TextDecoderState,
+    logProbs: tf.Tensor2D,
+  ) => unknown,
 ): unknown {
   const p = params.text_decoder;
   const [B, , m] = h.shape;
@@ -184,7 +197,13 @@ function chooseGreedy(logProbs: tf.Tensor2D): { ids: number[]; logProbs: number[
 }
 
 /** The sampler's host side: rows of k candidate log-probs (and their ids, or 0..k-1) -> one pick a row. */
-function pickSampled(values: Float32Array, indices: Int32Array | null, k: number, u: ArrayLike<number>, temperature: number) {
+function pickSampled(
+  values: Float32Array,
+  indices: Int32Array | null,
+  k: number,
+  u: ArrayLike<number>,
+  temperature: number,
+) {
   const ids: number[] = [], lps: number[] = [];
   for (let b = 0; b < u.length; b++) {
     const row = values.subarray(b * k, (b + 1) * k);
@@ -238,7 +257,9 @@ function samplerAsync(s: { temperature: number; topK?: number; key: Key }): Asyn
     const [B, V] = logProbs.shape;
     const k = s.topK ?? V;
     const u = uniformValues(foldIn(s.key, step), B);
-    if (s.topK === undefined) return pickSampled((await logProbs.data()) as Float32Array, null, k, u, s.temperature);
+    if (s.topK === undefined) {
+      return pickSampled((await logProbs.data()) as Float32Array, null, k, u, s.temperature);
+    }
     const top = tf.topk(logProbs, s.topK);
     try {
       const [values, indices] = await Promise.all([top.values.data(), top.indices.data()]);
@@ -273,7 +294,11 @@ function decodeRows(
         r.finished = pick.ids[b] === opts.eos;
       });
       if (step === opts.maxLen - 1 || rows.every((r) => r.finished)) break;
-      const next = textDecoder.step(p, state, rows.map((r) => [r.finished ? opts.eos : r.tokens[r.tokens.length - 1]]));
+      const next = textDecoder.step(
+        p,
+        state,
+        rows.map((r) => [r.finished ? opts.eos : r.tokens[r.tokens.length - 1]]),
+      );
       textDecoder.disposeState(state, { keepCross: true });
       logProbs.dispose();
       state = next.state;
@@ -294,7 +319,9 @@ async function decodeRowsAsync(
   logProbs0: tf.Tensor2D,
   opts: GenerateOptions & { strategy: Exclude<Strategy, { kind: "beam" }> },
 ): Promise<Generated[]> {
-  const choose: AsyncChooser = opts.strategy.kind === "greedy" ? chooseGreedyAsync : samplerAsync(opts.strategy);
+  const choose: AsyncChooser = opts.strategy.kind === "greedy"
+    ? chooseGreedyAsync
+    : samplerAsync(opts.strategy);
   const B = state0.pad.length;
   const rows = Array.from(
     { length: B },
@@ -311,7 +338,11 @@ async function decodeRowsAsync(
         r.finished = pick.ids[b] === opts.eos;
       });
       if (step === opts.maxLen - 1 || rows.every((r) => r.finished)) break;
-      const next = textDecoder.step(p, state, rows.map((r) => [r.finished ? opts.eos : r.tokens[r.tokens.length - 1]]));
+      const next = textDecoder.step(
+        p,
+        state,
+        rows.map((r) => [r.finished ? opts.eos : r.tokens[r.tokens.length - 1]]),
+      );
       textDecoder.disposeState(state, { keepCross: true });
       logProbs.dispose();
       state = next.state;

@@ -2,9 +2,24 @@
  * Using a trained Mirasol3B: free-text generation (greedy, beam, sampling), classification,
  * chunk-by-chunk streaming with questions at any point, and exact-match scoring.
  */
-export { type GenerateOptions, generate, generateAsync, type Generated, generateFromContext, generateFromContextAsync, type Prompt, type Strategy } from "./generate.ts";
+export {
+  generate,
+  generateAsync,
+  type Generated,
+  generateFromContext,
+  generateFromContextAsync,
+  type GenerateOptions,
+  type Prompt,
+  type Strategy,
+} from "./generate.ts";
 export { beamSearch, lengthPenaltyOf } from "./beam.ts";
-export { CLASSIFY_PROMPT, classify, classifyFromContext, type ClassScore, scoreContinuations } from "./classify.ts";
+export {
+  classify,
+  CLASSIFY_PROMPT,
+  classifyFromContext,
+  type ClassScore,
+  scoreContinuations,
+} from "./classify.ts";
 export {
   classifyOpenEnded,
   type OpenEndedOptions,

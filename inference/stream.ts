@@ -76,7 +76,10 @@ export function streamStep(
   const B = validateMedia(chunk, one);
   const batch = state.h?.shape[0];
   if (batch !== undefined && batch !== B) {
-    throw new ConfigError({ action: "stream a chunk", reason: `the stream has ${batch} samples, the chunk ${B}` });
+    throw new ConfigError({
+      action: "stream a chunk",
+      reason: `the stream has ${batch} samples, the chunk ${B}`,
+    });
   }
   const t = state.t;
   return tidyRecord(() => {
@@ -133,7 +136,9 @@ export function createStream(params: MirasolParams, config: MirasolConfig): Vide
   };
   const context = () => {
     live();
-    if (!state.h) throw new ConfigError({ action: "ask about the stream", reason: "no chunk has been pushed yet" });
+    if (!state.h) {
+      throw new ConfigError({ action: "ask about the stream", reason: "no chunk has been pushed yet" });
+    }
     return state.h;
   };
   return {

@@ -39,7 +39,10 @@ export function sampleKeep(
   return tf.tidy(() => {
     const u = uniform(key, [B * T, m]); // one draw per token, row-major as the host draws them
     const ui = tf.reshape(u, [B * T, m, 1]), uj = tf.reshape(u, [B * T, 1, m]);
-    const lowerIndex = tf.less(tf.reshape(tf.range(0, m, 1, "int32"), [m, 1]), tf.reshape(tf.range(0, m, 1, "int32"), [1, m])); // [i, j]: i < j
+    const lowerIndex = tf.less(
+      tf.reshape(tf.range(0, m, 1, "int32"), [m, 1]),
+      tf.reshape(tf.range(0, m, 1, "int32"), [1, m]),
+    ); // [i, j]: i < j
     const before = tf.logicalOr(tf.less(ui, uj), tf.logicalAnd(tf.equal(ui, uj), lowerIndex)); // [BT, i, j]
     const rank = tf.sum(tf.cast(before, "int32"), 1); // [BT, m]: how many draws of the chunk come before j
     return tf.reshape(tf.greaterEqual(rank, tf.scalar(masked, "int32")), [B, T, m]);
@@ -50,7 +53,12 @@ export function sampleKeep(
  * The latent model's attention mask, bool: chunk-causal (or all-true when bidirectional) [T*m, T*m],
  * AND, with `keep` [B, T, m], the key is kept: [B, 1, T*m, T*m] (broadcast over heads).
  */
-export function latentMask(chunks: number, tokens: number, keep?: tf.Tensor, bidirectional = false): tf.Tensor {
+export function latentMask(
+  chunks: number,
+  tokens: number,
+  keep?: tf.Tensor,
+  bidirectional = false,
+): tf.Tensor {
   const len = chunks * tokens;
   return tf.tidy(() => {
     const visible = bidirectional ? tf.ones([len, len], "bool") : chunkCausalMask(chunks, tokens);

@@ -21,7 +21,12 @@ const Video = Schema.Struct({
   width: Count,
   tubes: Schema.Array(Tube),
 });
-const Audio = Schema.Struct({ columnsPerFrame: Count, melBins: Count, patchColumns: Count, patchBins: Count });
+const Audio = Schema.Struct({
+  columnsPerFrame: Count,
+  melBins: Count,
+  patchColumns: Count,
+  patchBins: Count,
+});
 const Combiner = Schema.Union([
   Schema.Struct({ kind: Schema.Literal("causal_transformer"), layers: Count, outTokens: Count }),
   Schema.Struct({
@@ -96,7 +101,11 @@ function distance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const up = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      row[j] = Math.min(
+        row[j] + 1,
+        row[j - 1] + 1,
+        diag + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1),
+      );
       diag = up;
     }
   }
@@ -116,7 +125,9 @@ export function nearestKey(section: string, key: string): string | undefined {
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1();
 
 function pathText(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`).join("");
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`).join(
+    "",
+  );
 }
 
 /**
@@ -129,8 +140,15 @@ export function decodeConfig(json: unknown, source = "config"): MirasolConfig {
   };
   // A union's own message lists every member; the kind alone says what was meant.
   const kind = (json as { combiner?: { kind?: unknown } } | null)?.combiner?.kind;
-  if (typeof json === "object" && json !== null && kind !== undefined && !COMBINER_KINDS.includes(kind as string)) {
-    fail(`combiner.kind: Expected one of ${COMBINER_KINDS.map((k) => `"${k}"`).join(", ")}, got ${JSON.stringify(kind)}`);
+  if (
+    typeof json === "object" && json !== null && kind !== undefined &&
+    !COMBINER_KINDS.includes(kind as string)
+  ) {
+    fail(
+      `combiner.kind: Expected one of ${COMBINER_KINDS.map((k) => `"${k}"`).join(", ")}, got ${
+        JSON.stringify(kind)
+      }`,
+    );
   }
   const r = Schema.decodeUnknownResult(Config)(json, {
     errors: "all",
@@ -140,7 +158,9 @@ export function decodeConfig(json: unknown, source = "config"): MirasolConfig {
   if (Result.isFailure(r)) {
     const issues = formatter(r.failure.issue).issues;
     const first = issues[0];
-    const path = (first?.path ?? []).map((p) => (typeof p === "object" ? (p as { key: PropertyKey }).key : p));
+    const path = (first?.path ?? []).map((
+      p,
+    ) => (typeof p === "object" ? (p as { key: PropertyKey }).key : p));
     const field = path.length === 0 ? "the config" : pathText(path);
     let reason = first?.message ?? "does not decode";
     if (/Unexpected key|excess/i.test(reason)) {

@@ -250,8 +250,14 @@ export function validateConfig<C extends MirasolConfig>(c: C): C {
   if (!(c.combinerMaskRatio >= 0 && c.combinerMaskRatio < 1)) {
     fail("combinerMaskRatio", `must be in [0, 1), got ${c.combinerMaskRatio}`);
   }
-  if (c.latentAttention !== undefined && c.latentAttention !== "chunk_causal" && c.latentAttention !== "bidirectional") {
-    fail("latentAttention", `must be "chunk_causal" or "bidirectional", got ${JSON.stringify(c.latentAttention)}`);
+  if (
+    c.latentAttention !== undefined && c.latentAttention !== "chunk_causal" &&
+    c.latentAttention !== "bidirectional"
+  ) {
+    fail(
+      "latentAttention",
+      `must be "chunk_causal" or "bidirectional", got ${JSON.stringify(c.latentAttention)}`,
+    );
   }
   if (!Number.isInteger(c.latentDepth) || c.latentDepth < 0) {
     fail("latentDepth", `must be a non-negative integer, got ${c.latentDepth}`);

@@ -13,7 +13,9 @@ export class ShapeError extends Data.TaggedError("ShapeError")<{
   readonly got: readonly number[];
 }> {
   override get message(): string {
-    return `Cannot apply ${this.op} to ${this.input}: expected shape ${this.expected}, got [${this.got.join(", ")}]`;
+    return `Cannot apply ${this.op} to ${this.input}: expected shape ${this.expected}, got [${
+      this.got.join(", ")
+    }]`;
   }
 }
 
@@ -43,7 +45,10 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
 }
 
 /** Throws a ConfigError unless every named value is a positive integer (widths, counts, lengths). */
-export function requirePositiveInts(action: string, values: Readonly<Record<string, number | undefined>>): void {
+export function requirePositiveInts(
+  action: string,
+  values: Readonly<Record<string, number | undefined>>,
+): void {
   for (const [name, v] of Object.entries(values)) {
     if (v === undefined) continue;
     if (!Number.isInteger(v) || v <= 0) {

@@ -148,7 +148,9 @@ export function validateBatch(
     throw inputError("text", `ids in [0, ${V})`, `ids in [${lo}, ${hi}]`, "ids outside the vocabulary");
   }
   if (opts.checkValues ?? true) {
-    for (const [field, x, range] of [["video", video, { lo: 0, hi: 1 }], ["audio", audio, undefined]] as const) {
+    for (
+      const [field, x, range] of [["video", video, { lo: 0, hi: 1 }], ["audio", audio, undefined]] as const
+    ) {
       const bad = findBadValue(x, range);
       if (bad) throw inputError(field, bad.expected, bad.got, bad.reason);
     }

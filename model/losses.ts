@@ -57,7 +57,11 @@ export function latentLoss(
 }
 
 /** pred, target [B, T, P]: 1 - mean_t cos(pred_t, target_{t+shift}) (shift 1 by default). */
-export function reconstructionLoss(pred: tf.Tensor, target: tf.Tensor, opts: { shift?: 0 | 1 } = {}): tf.Scalar {
+export function reconstructionLoss(
+  pred: tf.Tensor,
+  target: tf.Tensor,
+  opts: { shift?: 0 | 1 } = {},
+): tf.Scalar {
   const shift = opts.shift ?? 1;
   if ((pred.shape[1] ?? 0) < 1 + shift) return tf.scalar(0);
   return tf.tidy(() => {

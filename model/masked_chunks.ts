@@ -67,7 +67,9 @@ export function tileMask(mask: tf.Tensor, chunks: number): tf.Tensor {
 /** y [T*B, T, ...] (row s*B + b from pass s) -> [B, T, ...]: chunk t taken from pass t. */
 export function diagonal(y: tf.Tensor, batch: number): tf.Tensor {
   const [TB, T, ...rest] = y.shape;
-  if (TB !== T * batch) throw new RangeError(`Cannot take the pass diagonal of [${y.shape}]: expected ${T * batch} rows`);
+  if (TB !== T * batch) {
+    throw new RangeError(`Cannot take the pass diagonal of [${y.shape}]: expected ${T * batch} rows`);
+  }
   return tf.tidy(() => {
     const sel = passSelector(T, rest.length); // [T, 1, T, 1...]
     return tf.sum(tf.mul(tf.reshape(y, [T, batch, T, ...rest]), sel), 0); // [B, T, ...]

@@ -29,7 +29,10 @@ const toTensor = (m: MaskBytes): tf.Tensor2D => tf.tensor2d(m.data, [m.rows, m.c
 
 /** The bytes as nested booleans, row by row (for tables and plots). */
 export function maskToArray(m: MaskBytes): boolean[][] {
-  return Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols), (b) => b === 1));
+  return Array.from(
+    { length: m.rows },
+    (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols), (b) => b === 1),
+  );
 }
 
 /** Chunk-causal self-attention mask as bytes: [T*n, T*n]. */
@@ -44,7 +47,11 @@ export function chunkCausalMaskBytes(numChunks: number, tokensPerChunk: number):
  * Chunk-causal cross-attention mask as bytes: [T*q, T*k]; the queries of chunk t (q per chunk) see
  * the keys of chunks <= t (k per chunk). The Combiner needs it: n inputs per chunk in, m outputs out.
  */
-export function chunkCausalCrossMaskBytes(numChunks: number, queriesPerChunk: number, keysPerChunk: number): MaskBytes {
+export function chunkCausalCrossMaskBytes(
+  numChunks: number,
+  queriesPerChunk: number,
+  keysPerChunk: number,
+): MaskBytes {
   requirePositiveInts("build chunk-causal cross mask", { numChunks, queriesPerChunk, keysPerChunk });
   return build(
     numChunks * queriesPerChunk,
@@ -62,7 +69,10 @@ export function chunkCausalCrossMaskBytes(numChunks: number, queriesPerChunk: nu
 export function causalMaskBytes(queries: number, keys: number = queries): MaskBytes {
   requirePositiveInts("build causal mask", { queries, keys });
   if (queries > keys) {
-    throw new ConfigError({ action: "build causal mask", reason: `${queries} queries need at least as many keys, got ${keys}` });
+    throw new ConfigError({
+      action: "build causal mask",
+      reason: `${queries} queries need at least as many keys, got ${keys}`,
+    });
   }
   const offset = keys - queries;
   return build(queries, keys, (i, j) => j <= offset + i);
@@ -75,14 +85,19 @@ export function chunkCausalMask(numChunks: number, tokensPerChunk: number): tf.T
 }
 
 /** Chunk-causal cross-attention mask, bool [T*q, T*k]: queries of chunk t see keys of chunks <= t. */
-export function chunkCausalCrossMask(numChunks: number, queriesPerChunk: number, keysPerChunk: number): tf.Tensor2D {
+export function chunkCausalCrossMask(
+  numChunks: number,
+  queriesPerChunk: number,
+  keysPerChunk: number,
+): tf.Tensor2D {
   requirePositiveInts("build chunk-causal cross mask", { numChunks, queriesPerChunk, keysPerChunk });
   return chunkCompare(numChunks, queriesPerChunk, keysPerChunk);
 }
 
 /** chunk(key) <= chunk(query), from the chunk id of each query [T*q, 1] and each key [1, T*k]. */
 function chunkCompare(numChunks: number, queriesPerChunk: number, keysPerChunk: number): tf.Tensor2D {
-  const ids = (perChunk: number) => Int32Array.from({ length: numChunks * perChunk }, (_, i) => Math.floor(i / perChunk));
+  const ids = (perChunk: number) =>
+    Int32Array.from({ length: numChunks * perChunk }, (_, i) => Math.floor(i / perChunk));
   return tf.tidy(() =>
     tf.lessEqual(
       tf.tensor2d(ids(keysPerChunk), [1, numChunks * keysPerChunk], "int32"),
@@ -102,6 +117,10 @@ export function chunkCausalMaskArray(numChunks: number, tokensPerChunk: number):
 }
 
 /** Chunk-causal cross-attention mask as nested booleans, for visualisation. */
-export function chunkCausalCrossMaskArray(numChunks: number, queriesPerChunk: number, keysPerChunk: number): boolean[][] {
+export function chunkCausalCrossMaskArray(
+  numChunks: number,
+  queriesPerChunk: number,
+  keysPerChunk: number,
+): boolean[][] {
   return maskToArray(chunkCausalCrossMaskBytes(numChunks, queriesPerChunk, keysPerChunk));
 }

@@ -14,7 +14,9 @@ type Range = { readonly lo: number; readonly hi: number } | undefined;
 function firstBad(x: tf.Tensor, row: number, range: Range): { index: number[]; value: number } {
   const rowShape = x.shape.slice(1);
   const values = tf.tidy(() => tf.slice(x, [row, ...rowShape.map(() => 0)], [1, ...rowShape])).dataSync();
-  const i = values.findIndex((v) => !Number.isFinite(v) || (range !== undefined && (v < range.lo || v > range.hi)));
+  const i = values.findIndex((v) =>
+    !Number.isFinite(v) || (range !== undefined && (v < range.lo || v > range.hi))
+  );
   const index: number[] = [];
   for (let rest = Math.max(i, 0), d = rowShape.length - 1; d >= 0; d--) {
     index.unshift(rest % rowShape[d]);
@@ -34,8 +36,7 @@ export function findBadValue(x: tf.Tensor, range: Range): BadValue | undefined {
   if (B === 0 || x.size === 0) return undefined;
   const axes = x.shape.slice(1).map((_, i) => i + 1);
   // x * 0 is 0 for finite x and NaN for NaN and +-Inf: one sum per row finds both.
-  const stats = tf.tidy(() =>
-    tf.stack([tf.sum(tf.mul(x, 0), axes), tf.min(x, axes), tf.max(x, axes)], 1) // [B, 3]
+  const stats = tf.tidy(() => tf.stack([tf.sum(tf.mul(x, 0), axes), tf.min(x, axes), tf.max(x, axes)], 1) // [B, 3]
   );
   const s = stats.dataSync();
   stats.dispose();

@@ -174,13 +174,16 @@ export function mediaContext(p: MirasolParams, m: Media, config: MirasolConfig):
 export function forward(p: MirasolParams, batch: MirasolBatch, opts: ForwardOptions): ForwardOutput {
   const { config: c, train } = opts;
   validateBatch(batch, c, { checkValues: opts.checkValues });
-  const k = opts.key && keysFor(opts.key, ["encode", "combiner", "mask", "latent", "hidden", "reconstruction", "text"]);
+  const k = opts.key &&
+    keysFor(opts.key, ["encode", "combiner", "mask", "latent", "hidden", "reconstruction", "text"]);
   return tf.tidy(() => {
     const { u, x, h, passes } = media(p, batch, { ...opts, passes: true }, k);
     const B = x.shape[0];
     const reconOpts = { train, key: k?.reconstruction, dropout: c.dropout };
     // Masked-chunk objective: chunk t's predictions come from the pass that hid x_t.
-    const recon = passes ? diagonalRecon(reconstruction.apply(p.reconstruction, passes, reconOpts), B) : reconstruction.apply(p.reconstruction, h, reconOpts);
+    const recon = passes
+      ? diagonalRecon(reconstruction.apply(p.reconstruction, passes, reconOpts), B)
+      : reconstruction.apply(p.reconstruction, h, reconOpts);
     const prediction = (passes ? diagonal(passes, B) : h) as tf.Tensor4D;
     const logits = textDecoder.apply(p.text_decoder, batch.text, batch.textMask, h, {
       train,
@@ -223,7 +226,9 @@ export function loss(p: MirasolParams, batch: MirasolBatch, opts: ForwardOptions
       ? tf.div(
         tf.add(
           videoTerm,
-          reconstructionLoss(out.reconstruction.audio, reconstruction.audioTargets(batch.audio, c), { shift }),
+          reconstructionLoss(out.reconstruction.audio, reconstruction.audioTargets(batch.audio, c), {
+            shift,
+          }),
         ),
         2,
       ) as tf.Scalar

@@ -32,7 +32,14 @@ export {
 } from "./config.ts";
 export { decodeConfig } from "./config_decode.ts";
 export { ConfigError, ShapeError } from "./errors.ts";
-export { exampleBatch, InputError, type Media, type MirasolBatch, validateBatch, validateMedia } from "./inputs.ts";
+export {
+  exampleBatch,
+  InputError,
+  type Media,
+  type MirasolBatch,
+  validateBatch,
+  validateMedia,
+} from "./inputs.ts";
 export {
   encode,
   forward,

@@ -23,7 +23,12 @@ export function formatSpec(spec: readonly DimSpec[]): string {
  * Returns the dimensions of `x` when they match `spec`; throws a ShapeError naming `op` and `input`
  * otherwise. With a leading "...", the returned array still holds every dimension of `x`.
  */
-export function expectShape<const S extends readonly DimSpec[]>(x: Shaped, spec: S, op: string, input: string): Dims<S> {
+export function expectShape<const S extends readonly DimSpec[]>(
+  x: Shaped,
+  spec: S,
+  op: string,
+  input: string,
+): Dims<S> {
   const shape = [...x.shape];
   const fail = () => new ShapeError({ op, input, expected: formatSpec(spec), got: shape });
   const variadic = spec[0] === "...";
@@ -49,7 +54,13 @@ export function expectShape<const S extends readonly DimSpec[]>(x: Shaped, spec:
  * Checks that a mask or bias of shape `shape` broadcasts (numpy rules) to `target`, e.g. an attention
  * mask to [B, H, Tq, Tk]; throws a ShapeError naming `op` and `input` otherwise.
  */
-export function expectBroadcastable(x: Shaped, target: readonly number[], names: readonly string[], op: string, input: string): void {
+export function expectBroadcastable(
+  x: Shaped,
+  target: readonly number[],
+  names: readonly string[],
+  op: string,
+  input: string,
+): void {
   const shape = x.shape;
   const offset = target.length - shape.length;
   const ok = offset >= 0 && shape.every((d, i) => d === 1 || d === target[offset + i]);

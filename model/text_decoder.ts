@@ -145,7 +145,9 @@ export function step(
   if (tokens.length !== B) throw fail(`the state has ${B} rows, got tokens for ${tokens.length}`);
   const Tn = tokens[0]?.length ?? 0;
   if (Tn === 0 || tokens.some((r) => r.length !== Tn)) {
-    throw fail(`every row needs the same positive number of tokens, got lengths [${tokens.map((r) => r.length)}]`);
+    throw fail(
+      `every row needs the same positive number of tokens, got lengths [${tokens.map((r) => r.length)}]`,
+    );
   }
   const maxPos = maxPositions(p);
   const positions = new Int32Array(B * Tn);

@@ -65,7 +65,12 @@ export function apply(
  * The ViT backbone shared by video and audio (§3.1) on each chunk's tokens:
  * tokens [B*T, n, D] -> [B, T, n, D]. Chunks never attend to each other here.
  */
-export function applyBackbone(backbone: transformer.StackParams, tokens: tf.Tensor3D, batch: number, opts: EncoderOptions): tf.Tensor4D {
+export function applyBackbone(
+  backbone: transformer.StackParams,
+  tokens: tf.Tensor3D,
+  batch: number,
+  opts: EncoderOptions,
+): tf.Tensor4D {
   const { config: c, train, key } = opts;
   const [, n, D] = tokens.shape;
   const encoded = transformer.applyStack(backbone, tokens, { train, key, dropout: c.dropout }); // [B*T, n, D]

@@ -28,7 +28,8 @@ export type ImportGraph = {
 };
 
 const SKIP = new Set(["node_modules", ".venv", ".git", "out", ".cache"]);
-const SPECIFIER = /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)|import\s+["']([^"']+)["']/g;
+const SPECIFIER =
+  /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)|import\s+["']([^"']+)["']/g;
 
 async function walk(dir: string, root: string, out: string[]): Promise<void> {
   for await (const e of Deno.readDir(`${root}/${dir}`)) {
@@ -59,7 +60,9 @@ export async function importGraph(root: string): Promise<ImportGraph> {
   const edges = new Map<string, string[]>();
   for (const f of files) {
     // Comment lines (JSDoc examples show imports) are not imports.
-    const text = (await Deno.readTextFile(`${root}/${f}`)).split("\n").filter((l) => !/^\s*(\/\/|\/?\*)/.test(l))
+    const text = (await Deno.readTextFile(`${root}/${f}`)).split("\n").filter((l) =>
+      !/^\s*(\/\/|\/?\*)/.test(l)
+    )
       .join("\n");
     const dir = f.includes("/") ? f.slice(0, f.lastIndexOf("/")) : "";
     const targets = new Set<string>();

@@ -9,7 +9,8 @@
 import { folderOf, importGraph } from "./import_graph.ts";
 
 /** What a test file does that needs a tool beyond Deno (its own source, not the library's). */
-const NEEDS_TOOLS = /\.venv\/bin\/python|\bPYTHON\b|"python3?"|ffmpeg|ffprobe|decodeClips?\(|\bsynthetic\(|nbconvert|jupyter|notebooks\.ts/;
+const NEEDS_TOOLS =
+  /\.venv\/bin\/python|\bPYTHON\b|"python3?"|ffmpeg|ffprobe|decodeClips?\(|\bsynthetic\(|nbconvert|jupyter|notebooks\.ts/;
 
 export async function unitTests(root: string): Promise<{ unit: string[]; external: string[] }> {
   const g = await importGraph(root);
@@ -34,10 +35,15 @@ if (import.meta.main) {
   const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const { unit, external } = await unitTests(root);
   if (Deno.args.includes("--list")) {
-    console.log(`unit (${unit.length}):\n  ${unit.join("\n  ")}\nneeding Python, ffmpeg or Jupyter (${external.length}):\n  ${external.join("\n  ")}`);
+    console.log(
+      `unit (${unit.length}):\n  ${
+        unit.join("\n  ")
+      }\nneeding Python, ffmpeg or Jupyter (${external.length}):\n  ${external.join("\n  ")}`,
+    );
     Deno.exit(0);
   }
   const deno = Deno.execPath();
-  const run = new Deno.Command(deno, { args: ["test", "-A", "--parallel", ...Deno.args, ...unit], cwd: root }).spawn();
+  const run = new Deno.Command(deno, { args: ["test", "-A", "--parallel", ...Deno.args, ...unit], cwd: root })
+    .spawn();
   Deno.exit((await run.status).code);
 }

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { ALLOWED, floors, folderOf, importCircles, importGraph, ruleViolations } from "../scripts/import_graph.ts";
+import {
+  ALLOWED,
+  floors,
+  folderOf,
+  importCircles,
+  importGraph,
+  ruleViolations,
+} from "../scripts/import_graph.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const graph = await importGraph(ROOT);

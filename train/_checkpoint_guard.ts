@@ -79,8 +79,13 @@ export function checkSavable(
     throw fail("step", `must be a non-negative integer, got ${ckpt.step}`);
   }
   const key = ckpt.key as ArrayLike<number> | undefined;
-  if (!key || key.length !== 2 || !Array.from(key).every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)) {
-    throw fail("key", `must be 2 uint32 words, got ${JSON.stringify(key === undefined ? "undefined" : Array.from(key))}`);
+  if (
+    !key || key.length !== 2 || !Array.from(key).every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)
+  ) {
+    throw fail(
+      "key",
+      `must be 2 uint32 words, got ${JSON.stringify(key === undefined ? "undefined" : Array.from(key))}`,
+    );
   }
   if (ckpt.config === undefined || ckpt.config === null) {
     throw fail("config", `is ${ckpt.config}: a checkpoint needs the config it was trained with`);

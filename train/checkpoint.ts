@@ -175,7 +175,11 @@ export async function saveCheckpoint<C>(
       ? previous.configHash !== hash
       : (previous.configName ?? null) !== configName(ckpt.config);
     if (other) {
-      throw new CheckpointClash({ dir, stored: previous.configName ?? null, saving: configName(ckpt.config) });
+      throw new CheckpointClash({
+        dir,
+        stored: previous.configName ?? null,
+        saving: configName(ckpt.config),
+      });
     }
   }
   await Deno.mkdir(dir, { recursive: true });

@@ -146,7 +146,9 @@ export function parseCliArgs(args: readonly string[]): CliArgs | "help" {
   if (stage !== undefined && !STAGES.includes(stage)) {
     throw new UsageError(`Cannot use --stage ${JSON.stringify(stage)}: expected one of ${STAGES.join(", ")}`);
   }
-  if (str("init-from") === "") throw new UsageError(`Cannot use --init-from "": expected a checkpoint folder`);
+  if (str("init-from") === "") {
+    throw new UsageError(`Cannot use --init-from "": expected a checkpoint folder`);
+  }
   const optional = (f: string, kind: "nonneg-int" | "real") =>
     str(f) === undefined ? undefined : number(f, str(f), 0, kind);
   const lr = number("lr", str("lr"), 1e-3, "real");

@@ -52,7 +52,10 @@ export function collapseDiagnostics(x: tf.Tensor4D, h: tf.Tensor4D): CollapseDia
   const [B, T, m, D] = x.shape;
   return tf.tidy(() => {
     // Sample b's targets from sample b+1 (mod B): a prediction that ignores the video scores the same.
-    const shuffled = tf.concat([tf.slice(x, [1, 0, 0, 0], [B - 1, T, m, D]), tf.slice(x, [0, 0, 0, 0], [1, T, m, D])], 0);
+    const shuffled = tf.concat([
+      tf.slice(x, [1, 0, 0, 0], [B - 1, T, m, D]),
+      tf.slice(x, [0, 0, 0, 0], [1, T, m, D]),
+    ], 0);
     return {
       x_spread_samples: spread(x, 0),
       x_spread_tokens: spread(x, 2),
@@ -64,7 +67,11 @@ export function collapseDiagnostics(x: tf.Tensor4D, h: tf.Tensor4D): CollapseDia
 }
 
 /** `collapseDiagnostics` of the model's own x and h on `batch` (inference: no masking, no dropout). */
-export function diagnose(p: MirasolParams, batch: MirasolBatch, opts: Omit<ForwardOptions, "train" | "key">): CollapseDiagnostics {
+export function diagnose(
+  p: MirasolParams,
+  batch: MirasolBatch,
+  opts: Omit<ForwardOptions, "train" | "key">,
+): CollapseDiagnostics {
   return tf.tidy(() => {
     const out = forward(p, batch, { ...opts, train: false });
     return collapseDiagnostics(out.x, out.h);

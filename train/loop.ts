@@ -30,7 +30,7 @@ import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { MirasolConfig } from "../model/config.ts";
 import type { MirasolBatch } from "../model/inputs.ts";
 import { init, type MirasolParams } from "../model/mirasol.ts";
-import { type StepMetrics, stepKey, trainStep } from "./step.ts";
+import { stepKey, type StepMetrics, trainStep } from "./step.ts";
 import {
   appendRows,
   type EvalResult,

@@ -11,7 +11,12 @@
  */
 import { Data } from "effect";
 import { paramBytes, paramShapes } from "../transforms/param_shapes.ts";
-import { audioTokensPerChunk, combinerTokens, type MirasolConfig, videoTokensPerChunk } from "../model/config_schema.ts";
+import {
+  audioTokensPerChunk,
+  combinerTokens,
+  type MirasolConfig,
+  videoTokensPerChunk,
+} from "../model/config_schema.ts";
 import { init } from "../model/mirasol.ts";
 
 /** The config cannot fit in the memory the backend can address. */
@@ -24,20 +29,28 @@ export class MemoryError extends Data.TaggedError("MemoryError")<{
 }> {
   override get message(): string {
     const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-    return `Cannot train config '${this.config}' with batch ${this.batch}: it needs about ${gib(this.neededBytes)} GiB ` +
-      `(parameters, gradients, optimizer state, activations), more than the ${gib(this.limitBytes)} GiB the ` +
+    return `Cannot train config '${this.config}' with batch ${this.batch}: it needs about ${
+      gib(this.neededBytes)
+    } GiB ` +
+      `(parameters, gradients, optimizer state, activations), more than the ${
+        gib(this.limitBytes)
+      } GiB the ` +
       `${this.backend} backend can address (use a smaller batch or config)`;
   }
 }
 
 /** Rough bytes one training step of `config` at `batch` needs. */
-export function trainingBytes(config: MirasolConfig, batch: number): { params: number; activations: number; total: number } {
+export function trainingBytes(
+  config: MirasolConfig,
+  batch: number,
+): { params: number; activations: number; total: number } {
   const params = paramBytes(paramShapes(init, config));
   const { frames: N, chunks: T, height: H, width: W } = config.video;
   const D = config.width.dim;
   const n = videoTokensPerChunk(config) + audioTokensPerChunk(config);
   const m = combinerTokens(config);
-  const perLayer = (tokens: number, width: number) => 16 * tokens * width + config.width.heads * tokens * tokens / T;
+  const perLayer = (tokens: number, width: number) =>
+    16 * tokens * width + config.width.heads * tokens * tokens / T;
   const encoder = config.encoderDepth * perLayer(T * n, D);
   const combiner = (config.combiner.kind === "none" ? 0 : config.combiner.layers) * perLayer(T * n, D);
   const latent = config.latentDepth * perLayer(T * m, D);

@@ -4,10 +4,17 @@
  * TensorFlow reads natively.
  */
 export { METRIC_NAMES, type StepMetrics, trainStep, TrainStepError } from "./step.ts";
-export { defaultOptimizer, type StopReason, train, TrainError, type TrainOptions, type TrainResult } from "./loop.ts";
+export {
+  defaultOptimizer,
+  type StopReason,
+  train,
+  TrainError,
+  type TrainOptions,
+  type TrainResult,
+} from "./loop.ts";
 export { type BatchSource, syntheticBatches } from "./sources.ts";
 export { batchTensors, disposeBatch } from "./batch_tensors.ts";
 export { CheckpointCorrupt, CheckpointMismatch, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-export { collapseDiagnostics, type CollapseDiagnostics, diagnose, effectiveRank } from "./diagnostics.ts";
+export { type CollapseDiagnostics, collapseDiagnostics, diagnose, effectiveRank } from "./diagnostics.ts";
 export { MemoryError, requireFits, trainingBytes } from "./memory.ts";
 export { CheckpointClash, CheckpointWriteError } from "./checkpoint.ts";

@@ -80,7 +80,9 @@ export function syntheticBatches(config: MirasolConfig, o: SyntheticOptions): (s
   const root = PRNGKey(o.seed);
   return (step) => {
     const ids = Array.from({ length: B }, (_, i) => (o.pool ? (step * B + i) % o.pool : step * B + i));
-    const examples = ids.map((id) => syntheticExample(`synthetic-${o.seed}-${id}`, foldIn(root, id), config, L));
+    const examples = ids.map((id) =>
+      syntheticExample(`synthetic-${o.seed}-${id}`, foldIn(root, id), config, L)
+    );
     return Effect.runSync(stack(examples, { N, H, W, r, Mb, L }, B, 0));
   };
 }

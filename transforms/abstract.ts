@@ -68,16 +68,25 @@ class AbstractBackend extends DatalessBackend {
     throw new AbstractValueError("Cannot read values of an abstract tensor: it has a shape and dtype only");
   }
   override read(): Promise<never> {
-    return Promise.reject(new AbstractValueError("Cannot read values of an abstract tensor: it has a shape and dtype only"));
+    return Promise.reject(
+      new AbstractValueError("Cannot read values of an abstract tensor: it has a shape and dtype only"),
+    );
   }
 }
 
 function make(shape: readonly number[], dtype: tf.DataType): tf.TensorInfo {
-  return { dataId: tf.backend().write(null as unknown as tf.backend_util.BackendValues, shape as number[], dtype), shape: [...shape], dtype };
+  return {
+    dataId: tf.backend().write(null as unknown as tf.backend_util.BackendValues, shape as number[], dtype),
+    shape: [...shape],
+    dtype,
+  };
 }
 
 type Inputs = Record<string, tf.TensorInfo>;
-const unary = (name: string) => ({ kernelName: name, kernelFunc: ({ inputs }: { inputs: Inputs }) => make(inputs.x.shape, inputs.x.dtype) });
+const unary = (name: string) => ({
+  kernelName: name,
+  kernelFunc: ({ inputs }: { inputs: Inputs }) => make(inputs.x.shape, inputs.x.dtype),
+});
 const binary = (name: string) => ({
   kernelName: name,
   kernelFunc: ({ inputs }: { inputs: Inputs }) =>
@@ -110,7 +119,8 @@ function register(): void {
     },
     {
       kernelName: "Fill",
-      kernelFunc: ({ attrs }: { attrs?: Record<string, unknown> }) => make(attrs!.shape as number[], attrs!.dtype as tf.DataType),
+      kernelFunc: ({ attrs }: { attrs?: Record<string, unknown> }) =>
+        make(attrs!.shape as number[], attrs!.dtype as tf.DataType),
     },
   ];
   for (const k of kernels) {
@@ -127,7 +137,11 @@ export function isAbstract(): boolean {
 export function abstractTensor(shape: readonly number[], dtype: tf.DataType): tf.Tensor {
   if (!isAbstract()) throw new AbstractValueError("Cannot make an abstract tensor outside evalAbstract()");
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new AbstractValueError(`Cannot make a tensor of shape [${shape}]: dimensions must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0) {
+      throw new AbstractValueError(
+        `Cannot make a tensor of shape [${shape}]: dimensions must be non-negative integers`,
+      );
+    }
   }
   const info = make(shape, dtype);
   return tf.engine().makeTensorFromTensorInfo(info);
@@ -145,7 +159,9 @@ export function evalAbstract<R>(f: () => R): R {
   try {
     return tf.tidy(() => {
       const out = f();
-      if (out instanceof tf.Tensor) throw new AbstractValueError("evalAbstract() must not return a tensor: it is disposed on exit");
+      if (out instanceof tf.Tensor) {
+        throw new AbstractValueError("evalAbstract() must not return a tensor: it is disposed on exit");
+      }
       return out as unknown as tf.TensorContainer;
     }) as unknown as R;
   } finally {
@@ -159,5 +175,7 @@ export function evalAbstract<R>(f: () => R): R {
  */
 function switchTo(name: string): void {
   void tf.setBackend(name);
-  if (tf.getBackend() !== name) throw new AbstractValueError(`Cannot switch to backend '${name}' synchronously`);
+  if (tf.getBackend() !== name) {
+    throw new AbstractValueError(`Cannot switch to backend '${name}' synchronously`);
+  }
 }

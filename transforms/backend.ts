@@ -38,9 +38,14 @@ export async function hasWebGPU(): Promise<boolean> {
  * wasm runs single-threaded under Deno (tfjs treats Deno as Node and disables wasm threads).
  */
 export async function setBackend(name: BackendName): Promise<void> {
-  if (!(name in loaders)) throw new BackendError(name, `unknown backend; choose one of ${BACKENDS.join(", ")}`);
+  if (!(name in loaders)) {
+    throw new BackendError(name, `unknown backend; choose one of ${BACKENDS.join(", ")}`);
+  }
   if (name === "webgpu" && !(await hasWebGPU())) {
-    throw new BackendError(name, "no WebGPU adapter (install Debian's mesa-vulkan-drivers for a software one)");
+    throw new BackendError(
+      name,
+      "no WebGPU adapter (install Debian's mesa-vulkan-drivers for a software one)",
+    );
   }
   await loaders[name]();
   const ok = await tf.setBackend(name);

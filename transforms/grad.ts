@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "./gradients/mod.ts";
-import { type MapLeaves, treeFlatten, type Tree, treeUnflatten } from "./tree.ts";
+import { type MapLeaves, type Tree, treeFlatten, treeUnflatten } from "./tree.ts";
 
 export type Grads<P> = MapLeaves<P, tf.Tensor>;
 
@@ -28,7 +28,9 @@ export function valueAndGrad<P, A extends unknown[]>(
   return (params: P, ...args: A) => {
     const { leaves, paths, treedef } = treeFlatten(params as Tree<tf.Tensor>);
     const bad = leaves.findIndex((l) => !(l instanceof tf.Tensor) || l.dtype !== "float32");
-    if (bad >= 0) throw new GradError(`Cannot differentiate with respect to '${paths[bad]}': it is not a float32 tensor`);
+    if (bad >= 0) {
+      throw new GradError(`Cannot differentiate with respect to '${paths[bad]}': it is not a float32 tensor`);
+    }
     let aux: tf.TensorContainer | undefined;
     const forward = () => {
       const out = f(treeUnflatten(treedef, leaves) as P, ...args);
@@ -46,7 +48,9 @@ export function valueAndGrad<P, A extends unknown[]>(
     const { value, grads } = tf.engine().gradients(forward, leaves, undefined, true);
     const filled = leaves.map((l, i) => grads[i] ?? tf.zerosLike(l));
     const tree = treeUnflatten(treedef, filled) as Grads<P>;
-    return opts.hasAux ? { value: value as tf.Scalar, aux, grads: tree } : { value: value as tf.Scalar, grads: tree };
+    return opts.hasAux
+      ? { value: value as tf.Scalar, aux, grads: tree }
+      : { value: value as tf.Scalar, grads: tree };
   };
 }
 

@@ -28,7 +28,12 @@ const HOST_BACKENDS = ["cpu", "wasm"] as const;
 type Backend = tf.KernelBackend;
 
 /** A kernel output holding host values (every backend can `write` them). */
-function output(b: Backend, shape: readonly number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo {
+function output(
+  b: Backend,
+  shape: readonly number[],
+  dtype: tf.DataType,
+  values: tf.backend_util.BackendValues,
+): tf.TensorInfo {
   return { dataId: b.write(values, [...shape], dtype), shape: [...shape], dtype };
 }
 
@@ -82,12 +87,21 @@ export function registerPrngKernels(): void {
   if (registered) return;
   registered = true;
   for (const backendName of HOST_BACKENDS) {
-    for (const [kernelName, kernelFunc] of Object.entries(KERNELS)) tf.registerKernel({ kernelName, backendName, kernelFunc });
+    for (const [kernelName, kernelFunc] of Object.entries(KERNELS)) {
+      tf.registerKernel({ kernelName, backendName, kernelFunc });
+    }
   }
   for (const backendName of ["cpu", "wasm", "webgpu"]) {
-    tf.registerKernel({ kernelName: STOP_GRADIENT, backendName, kernelFunc: stopGradientKernel(backendName) });
+    tf.registerKernel({
+      kernelName: STOP_GRADIENT,
+      backendName,
+      kernelFunc: stopGradientKernel(backendName),
+    });
   }
-  tf.registerGradient({ kernelName: STOP_GRADIENT, gradFunc: (dy) => ({ x: () => tf.zerosLike(dy as tf.Tensor) }) });
+  tf.registerGradient({
+    kernelName: STOP_GRADIENT,
+    gradFunc: (dy) => ({ x: () => tf.zerosLike(dy as tf.Tensor) }),
+  });
 }
 
 /** The identity whose gradient is zero (jax.lax.stop_gradient), as one kernel any backend or trace records. */

@@ -30,7 +30,8 @@ const asKey = (k0: number, k1: number) => Object.freeze([k0 >>> 0, k1 >>> 0]) as
 
 /** Checks that `x` looks like a host key (two uint32 words), so a wrong argument fails early and clearly. */
 export function isKey(x: unknown): x is HostKey {
-  return Array.isArray(x) && x.length === 2 && x.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff);
+  return Array.isArray(x) && x.length === 2 &&
+    x.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff);
 }
 
 export function isTensorKey(k: Key): k is TensorKey {
@@ -40,7 +41,9 @@ export function isTensorKey(k: Key): k is TensorKey {
 /** A key held in `words`, int32 [2] with the uint32 bits of the two words (a traced signature input). */
 export function tensorKey(words: tf.Tensor): TensorKey {
   if (words.dtype !== "int32" || words.rank !== 1 || words.shape[0] !== 2) {
-    throw new KeyError(`Cannot make a key from a ${words.dtype} tensor of shape [${words.shape}]: need int32 [2]`);
+    throw new KeyError(
+      `Cannot make a key from a ${words.dtype} tensor of shape [${words.shape}]: need int32 [2]`,
+    );
   }
   registerPrngKernels();
   return Object.freeze({ words }) as TensorKey;
@@ -53,30 +56,41 @@ export function keyWords(key: HostKey): Int32Array {
 
 /** The host words of a key; a tensor key has none (its words are computed in the graph). */
 function host(key: Key, what: string): HostKey {
-  if (isTensorKey(key)) throw new KeyError(`Cannot ${what} from a tensor key on the host: use the tensor samplers`);
+  if (isTensorKey(key)) {
+    throw new KeyError(`Cannot ${what} from a tensor key on the host: use the tensor samplers`);
+  }
   return key;
 }
 
 function hashTensor(key: TensorKey, counts: Uint32Array): tf.Tensor {
   const c = tf.tensor1d(new Int32Array(counts.buffer, counts.byteOffset, counts.length), "int32");
-  return tf.engine().runKernel(THREEFRY_HASH, { key: key.words, counts: c } as unknown as tf.NamedTensorMap) as tf.Tensor;
+  return tf.engine().runKernel(
+    THREEFRY_HASH,
+    { key: key.words, counts: c } as unknown as tf.NamedTensorMap,
+  ) as tf.Tensor;
 }
 
 /** jax.random.PRNGKey(seed): [seed div 2^32, seed mod 2^32] for a non-negative integer seed. */
 export function PRNGKey(seed: number): HostKey {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new KeyError(`Cannot make a key from seed ${seed}: need an integer in [0, 2^53)`);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new KeyError(`Cannot make a key from seed ${seed}: need an integer in [0, 2^53)`);
+  }
   return asKey(Math.floor(seed / 2 ** 32), seed % 2 ** 32);
 }
 
 /** Makes a key from its two words, as stored in a checkpoint. */
 export function keyFromWords(words: ArrayLike<number>): HostKey {
-  if (!isKey(Array.from(words))) throw new KeyError(`Cannot make a key from [${Array.from(words)}]: need two uint32 words`);
+  if (!isKey(Array.from(words))) {
+    throw new KeyError(`Cannot make a key from [${Array.from(words)}]: need two uint32 words`);
+  }
   return asKey(words[0], words[1]);
 }
 
 /** `n` new keys; none of them equals the input key or each other. */
 export function split<K extends Key>(key: K, n = 2): K[] {
-  if (!Number.isInteger(n) || n < 1) throw new KeyError(`Cannot split a key into ${n} keys: need a positive integer`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new KeyError(`Cannot split a key into ${n} keys: need a positive integer`);
+  }
   const counts = new Uint32Array(2 * n);
   for (let i = 0; i < 2 * n; i++) counts[i] = i;
   if (isTensorKey(key)) {
@@ -89,7 +103,9 @@ export function split<K extends Key>(key: K, n = 2): K[] {
 
 /** A new key that depends on `key` and the integer `data` (a step, a layer index). */
 export function foldIn<K extends Key>(key: K, data: number): K {
-  if (!Number.isSafeInteger(data) || data < 0) throw new KeyError(`Cannot fold ${data} into a key: need a non-negative integer`);
+  if (!Number.isSafeInteger(data) || data < 0) {
+    throw new KeyError(`Cannot fold ${data} into a key: need a non-negative integer`);
+  }
   const hi = Math.floor(data / 2 ** 32), lo = data % 2 ** 32;
   // threefry_2x32(key, [hi, lo]) hashes the one pair (hi, lo): the same two words as threefry2x32.
   if (isTensorKey(key)) return tensorKey(hashTensor(key, new Uint32Array([hi, lo]))) as K;
@@ -105,7 +121,9 @@ export function foldIn<K extends Key>(key: K, data: number): K {
  */
 export function foldInMany<K extends Key>(key: K, data: readonly number[]): K[] {
   for (const d of data) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new KeyError(`Cannot fold ${d} into a key: need a non-negative integer`);
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new KeyError(`Cannot fold ${d} into a key: need a non-negative integer`);
+    }
   }
   if (!isTensorKey(key) || data.length < 2) return data.map((d) => foldIn(key, d));
   const k = data.length, counts = new Uint32Array(2 * k);
@@ -159,8 +177,26 @@ export function uniformValues(key: Key, n: number, min = 0, max = 1): Float32Arr
   return u;
 }
 
-const ERFINV_SMALL = [3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941];
-const ERFINV_LARGE = [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682];
+const ERFINV_SMALL = [
+  3.43273939e-07,
+  -3.5233877e-06,
+  -4.39150654e-06,
+  0.00021858087,
+  -0.00125372503,
+  -0.00417768164,
+  0.246640727,
+  1.50140941,
+];
+const ERFINV_LARGE = [
+  0.000100950558,
+  0.00134934322,
+  -0.00367342844,
+  0.00573950773,
+  -0.0076224613,
+  0.00943887047,
+  1.00167406,
+  2.83297682,
+];
 
 /** Giles (2010) single-precision erfinv, the approximation XLA uses for float32. */
 function erfinv(x: number): number {
@@ -208,7 +244,12 @@ export function truncatedNormalValues(key: Key, n: number, lower = -2, upper = 2
 
 type SamplerOptions = { readonly dtype?: "float32" };
 
-function sample(key: Key, shape: Shape, values: (n: number) => Float32Array, traced: (k: TensorKey) => tf.Tensor): tf.Tensor {
+function sample(
+  key: Key,
+  shape: Shape,
+  values: (n: number) => Float32Array,
+  traced: (k: TensorKey) => tf.Tensor,
+): tf.Tensor {
   if (isAbstract()) return abstractTensor(shape, "float32");
   if (isTensorKey(key)) return tf.tidy(() => traced(key));
   return tf.tensor(values(sizeOf(shape)), shape as number[], "float32");
@@ -216,14 +257,19 @@ function sample(key: Key, shape: Shape, values: (n: number) => Float32Array, tra
 
 /** Uniform float32 in [0, 1) for a tensor key: the same bits, then the same float as `unitFloats`. */
 function unitFloatTensor(key: TensorKey, shape: Shape): tf.Tensor {
-  const bits = tf.engine().runKernel(THREEFRY_BITS, { key: key.words } as unknown as tf.NamedTensorMap, { shape: [...shape] });
+  const bits = tf.engine().runKernel(THREEFRY_BITS, { key: key.words } as unknown as tf.NamedTensorMap, {
+    shape: [...shape],
+  });
   return tf.engine().runKernel(BITS_TO_UNIT_FLOAT, { bits } as unknown as tf.NamedTensorMap) as tf.Tensor;
 }
 
 /** `uniformValues` in float32 tensor ops: u * span + lo, then at least lo (each step rounds as f32 does). */
 function uniformTensor(key: TensorKey, shape: Shape, min: number, max: number): tf.Tensor {
   const lo = f32(min), span = f32(f32(max) - lo);
-  return tf.maximum(tf.add(tf.mul(unitFloatTensor(key, shape), tf.scalar(span)), tf.scalar(lo)), tf.scalar(lo));
+  return tf.maximum(
+    tf.add(tf.mul(unitFloatTensor(key, shape), tf.scalar(span)), tf.scalar(lo)),
+    tf.scalar(lo),
+  );
 }
 
 /** Giles' erfinv in float32 tensor ops (the host version computes it in float64, then rounds). */
@@ -237,13 +283,21 @@ function erfinvTensor(x: tf.Tensor): tf.Tensor {
 }
 
 /** Uniform samples in [min, max). */
-export function uniform(key: Key, shape: Shape, opts: { min?: number; max?: number } & SamplerOptions = {}): tf.Tensor {
+export function uniform(
+  key: Key,
+  shape: Shape,
+  opts: { min?: number; max?: number } & SamplerOptions = {},
+): tf.Tensor {
   const min = opts.min ?? 0, max = opts.max ?? 1;
   return sample(key, shape, (n) => uniformValues(key, n, min, max), (k) => uniformTensor(k, shape, min, max));
 }
 
 /** Normal samples with the given mean and standard deviation. */
-export function normal(key: Key, shape: Shape, opts: { mean?: number; std?: number } & SamplerOptions = {}): tf.Tensor {
+export function normal(
+  key: Key,
+  shape: Shape,
+  opts: { mean?: number; std?: number } & SamplerOptions = {},
+): tf.Tensor {
   const { mean = 0, std = 1 } = opts;
   return sample(key, shape, (n) => normalValues(key, n).map((z) => mean + std * z), (k) => {
     const z = tf.mul(erfinvTensor(uniformTensor(k, shape, -1 + 2 ** -24, 1)), Math.SQRT2);

@@ -9,9 +9,17 @@
  *   console.log(printGraph(g));
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { addArg, newRecording, registerTraceBackend, TRACE_BACKEND, TraceError, valueOf, withRecording } from "./trace_backend.ts";
+import {
+  addArg,
+  newRecording,
+  registerTraceBackend,
+  TRACE_BACKEND,
+  TraceError,
+  valueOf,
+  withRecording,
+} from "./trace_backend.ts";
 import type { Graph } from "./trace_ir.ts";
-import { type Leaf, type MapLeaves, treeFlatten, treeMap, type Tree } from "./tree.ts";
+import { type Leaf, type MapLeaves, type Tree, treeFlatten, treeMap } from "./tree.ts";
 
 export { TraceError } from "./trace_backend.ts";
 export {
@@ -21,11 +29,11 @@ export {
   opCounts,
   printGraph,
   pruneGraph,
-  type TraceNode,
   type TracedValue,
+  type TraceNode,
   type TraceSite,
-  valueIndex,
   type ValueId,
+  valueIndex,
 } from "./trace_ir.ts";
 
 export type TraceOptions = {
@@ -44,7 +52,10 @@ export function isTracing(): boolean {
 /** The tensors `f` receives for inputs described by `I`. */
 type Traced<I> = MapLeaves<I, tf.Tensor>;
 
-export function trace<I extends unknown[]>(f: (...args: { [K in keyof I]: Traced<I[K]> }) => unknown, ...inputs: I): Graph {
+export function trace<I extends unknown[]>(
+  f: (...args: { [K in keyof I]: Traced<I[K]> }) => unknown,
+  ...inputs: I
+): Graph {
   return traceWith({}, f, ...inputs);
 }
 
@@ -68,15 +79,26 @@ export function traceWith<I extends unknown[]>(
           })
         );
         const out = (f as (...a: unknown[]) => unknown)(...args);
-        if (out instanceof Promise) throw new TraceError("trace", { layer: "", source: "?" }, "f returned a Promise; trace needs a synchronous function");
+        if (out instanceof Promise) {
+          throw new TraceError(
+            "trace",
+            { layer: "", source: "?" },
+            "f returned a Promise; trace needs a synchronous function",
+          );
+        }
         const { leaves, paths, treedef } = treeFlatten(out as Tree<Leaf>);
         const outputs = leaves.map((leaf, k) => {
-          if (!(leaf instanceof tf.Tensor)) throw new TraceError("output", { layer: "", source: "?" }, `output '${paths[k]}' is not a tensor`);
+          if (!(leaf instanceof tf.Tensor)) {
+            throw new TraceError(
+              "output",
+              { layer: "", source: "?" },
+              `output '${paths[k]}' is not a tensor`,
+            );
+          }
           return { path: paths[k], value: valueOf(rec, leaf).id };
         });
         graph = { nodes: rec.nodes, outputs, outputTree: treedef };
-      })
-    );
+      }));
     return graph!;
   } finally {
     if (previous) switchTo(previous);
@@ -85,12 +107,22 @@ export function traceWith<I extends unknown[]>(
 
 function checkStatic(shape: readonly number[], where: string): void {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new TraceError("input", { layer: where, source: "?" }, `dynamic or invalid shape [${shape}]; exported graphs need static shapes (fix batch and sequence sizes)`);
+    throw new TraceError(
+      "input",
+      { layer: where, source: "?" },
+      `dynamic or invalid shape [${shape}]; exported graphs need static shapes (fix batch and sequence sizes)`,
+    );
   }
 }
 
 /** tfjs' setBackend is async, but for an initialised backend (or a synchronous factory) it completes at once. */
 function switchTo(name: string): void {
   void tf.setBackend(name);
-  if (tf.getBackend() !== name) throw new TraceError("trace", { layer: "", source: "?" }, `cannot switch to backend '${name}' synchronously`);
+  if (tf.getBackend() !== name) {
+    throw new TraceError(
+      "trace",
+      { layer: "", source: "?" },
+      `cannot switch to backend '${name}' synchronously`,
+    );
+  }
 }

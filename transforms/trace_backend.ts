@@ -8,8 +8,8 @@
  * run, including those inside `customGrad` forward functions and composite ops (tf.moments).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { ConstData, TraceNode, TraceSite, TracedValue, ValueId } from "./trace_ir.ts";
-import { DYNAMIC_KERNELS, SHAPE_RULES, STATEFUL_KERNELS, type Spec } from "./trace_shapes.ts";
+import type { ConstData, TracedValue, TraceNode, TraceSite, ValueId } from "./trace_ir.ts";
+import { DYNAMIC_KERNELS, SHAPE_RULES, type Spec, STATEFUL_KERNELS } from "./trace_shapes.ts";
 import { DatalessBackend } from "./abstract.ts";
 
 export const TRACE_BACKEND = "trace";
@@ -35,7 +35,14 @@ export type Recording = {
 let active: Recording | null = null;
 
 export function newRecording(opts: { withSources?: boolean } = {}): Recording {
-  return { nodes: [], values: new Map(), nextId: 0, layer: "", argLayer: new Map(), withSources: opts.withSources ?? true };
+  return {
+    nodes: [],
+    values: new Map(),
+    nextId: 0,
+    layer: "",
+    argLayer: new Map(),
+    withSources: opts.withSources ?? true,
+  };
 }
 
 /** Runs `f` with `rec` receiving every kernel; restores the previous recording afterwards. */
@@ -50,7 +57,9 @@ export function withRecording<R>(rec: Recording, f: () => R): R {
 }
 
 function recording(what: string): Recording {
-  if (!active) throw new TraceError(what, { layer: "", source: "?" }, "the trace backend is only usable inside trace()");
+  if (!active) {
+    throw new TraceError(what, { layer: "", source: "?" }, "the trace backend is only usable inside trace()");
+  }
   return active;
 }
 
@@ -100,7 +109,13 @@ function addConst(rec: Recording, values: unknown, shape: readonly number[], dty
 }
 
 /** A fresh argument value (a leaf of one of the traced function's inputs). */
-export function addArg(rec: Recording, arg: number, path: string, shape: readonly number[], dtype: tf.DataType): tf.Tensor {
+export function addArg(
+  rec: Recording,
+  arg: number,
+  path: string,
+  shape: readonly number[],
+  dtype: tf.DataType,
+): tf.Tensor {
   const { dataId, value } = newValue(rec, { shape, dtype });
   rec.nodes.push({ kind: "arg", arg, path, out: value });
   const slash = path.lastIndexOf("/");
@@ -112,16 +127,26 @@ export function addArg(rec: Recording, arg: number, path: string, shape: readonl
 export function valueOf(rec: Recording, t: tf.TensorInfo): TracedValue {
   const known = rec.values.get(t.dataId);
   if (known) return known;
-  const info = (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, { backend: tf.KernelBackend }> } }).state.tensorInfo.get(t.dataId);
+  const info =
+    (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, { backend: tf.KernelBackend }> } })
+      .state.tensorInfo.get(t.dataId);
   if (!info || info.backend instanceof TraceBackend) {
-    throw new TraceError("input", site(rec), `a tensor [${t.shape}] from an earlier trace was used; trace values cannot outlive their trace`);
+    throw new TraceError(
+      "input",
+      site(rec),
+      `a tensor [${t.shape}] from an earlier trace was used; trace values cannot outlive their trace`,
+    );
   }
   const captured = rec.values.get(addConst(rec, info.backend.readSync(t.dataId), t.shape, t.dtype))!;
   rec.values.set(t.dataId, captured); // the same outside tensor used twice is one constant
   return captured;
 }
 
-function runTraced(kernel: string, inputs: Record<string, tf.TensorInfo | null | undefined>, attrs: Record<string, unknown>) {
+function runTraced(
+  kernel: string,
+  inputs: Record<string, tf.TensorInfo | null | undefined>,
+  attrs: Record<string, unknown>,
+) {
   const rec = recording(kernel);
   const named = Object.entries(inputs).filter((e): e is [string, tf.TensorInfo] => e[1] != null);
   const ins = named.map(([name, t]) => ({ name, value: valueOf(rec, t) }));
@@ -130,23 +155,56 @@ function runTraced(kernel: string, inputs: Record<string, tf.TensorInfo | null |
     if (layer !== undefined) rec.layer = layer;
   }
   const where = site(rec);
-  if (DYNAMIC_KERNELS.has(kernel)) throw new TraceError(kernel, where, "its output shape depends on the data (dynamic shape); XLA/TPU need static shapes");
-  if (STATEFUL_KERNELS.has(kernel)) throw new TraceError(kernel, where, "it draws random numbers inside the graph; sample on the host from a key instead");
+  if (DYNAMIC_KERNELS.has(kernel)) {
+    throw new TraceError(
+      kernel,
+      where,
+      "its output shape depends on the data (dynamic shape); XLA/TPU need static shapes",
+    );
+  }
+  if (STATEFUL_KERNELS.has(kernel)) {
+    throw new TraceError(
+      kernel,
+      where,
+      "it draws random numbers inside the graph; sample on the host from a key instead",
+    );
+  }
   const rule = SHAPE_RULES[kernel];
-  if (!rule) throw new TraceError(kernel, where, "no shape rule for this kernel (add one to transforms/trace_shapes.ts)");
+  if (!rule) {
+    throw new TraceError(
+      kernel,
+      where,
+      "no shape rule for this kernel (add one to transforms/trace_shapes.ts)",
+    );
+  }
   let specs: Spec | Spec[];
   try {
     specs = rule(ins.map((i) => ({ shape: [...i.value.shape], dtype: i.value.dtype })), attrs);
   } catch (e) {
-    throw new TraceError(kernel, where, `shape inference failed for inputs ${ins.map((i) => `[${i.value.shape}]`).join(", ")}: ${(e as Error).message}`);
+    throw new TraceError(
+      kernel,
+      where,
+      `shape inference failed for inputs ${ins.map((i) => `[${i.value.shape}]`).join(", ")}: ${
+        (e as Error).message
+      }`,
+    );
   }
   const list = Array.isArray(specs) ? specs : [specs];
   for (const s of list) {
-    if (s.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new TraceError(kernel, where, `inferred a dynamic or invalid shape [${s.shape}]`);
+    if (s.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new TraceError(kernel, where, `inferred a dynamic or invalid shape [${s.shape}]`);
+    }
   }
   const made = list.map((s) => newValue(rec, s));
   const kept = Object.fromEntries(Object.entries(attrs ?? {}).filter(([, v]) => v !== undefined));
-  rec.nodes.push({ kind: "op", op: kernel, inputs: ins.map((i) => ({ name: i.name, value: i.value.id })), attrs: kept, outs: made.map((m) => m.value), site: where });
+  rec.nodes.push({
+    kind: "op",
+    op: kernel,
+    inputs: ins.map((i) => ({ name: i.name, value: i.value.id })),
+    attrs: kept,
+    outs: made.map((m) => m.value),
+    site: where,
+  });
   const infos = made.map((m) => ({ dataId: m.dataId, shape: [...m.value.shape], dtype: m.value.dtype }));
   return Array.isArray(specs) ? infos : infos[0];
 }
@@ -172,7 +230,11 @@ class TraceBackend extends DatalessBackend {
     const producer = v && rec.nodes.find((n) => (n.kind === "op" ? n.outs.includes(v) : n.out === v));
     if (producer?.kind === "const") return producer.data as tf.backend_util.BackendValues;
     const op = producer?.kind === "op" ? producer.op : "read";
-    throw new TraceError(op, site(rec), "reading values of a traced tensor (dataSync/data/arraySync) makes the graph depend on data; tracing only knows shapes");
+    throw new TraceError(
+      op,
+      site(rec),
+      "reading values of a traced tensor (dataSync/data/arraySync) makes the graph depend on data; tracing only knows shapes",
+    );
   }
   override read(dataId: object): Promise<tf.backend_util.BackendValues> {
     try {
@@ -191,13 +253,19 @@ export function registerTraceBackend(): void {
   registered = true;
   tf.registerBackend(TRACE_BACKEND, () => new TraceBackend(), -1); // never auto-selected
   const names = new Set<string>(Object.keys(SHAPE_RULES));
-  for (const [k, v] of Object.entries(tf)) if (typeof v === "string" && v === k && /^_?[A-Z]/.test(k)) names.add(k);
+  for (const [k, v] of Object.entries(tf)) {
+    if (typeof v === "string" && v === k && /^_?[A-Z]/.test(k)) names.add(k);
+  }
   for (const kernelName of names) {
     tf.registerKernel({
       kernelName,
       backendName: TRACE_BACKEND,
       kernelFunc: ({ inputs, attrs }) =>
-        runTraced(kernelName, inputs as Record<string, tf.TensorInfo>, (attrs ?? {}) as Record<string, unknown>) as tf.TensorInfo,
+        runTraced(
+          kernelName,
+          inputs as Record<string, tf.TensorInfo>,
+          (attrs ?? {}) as Record<string, unknown>,
+        ) as tf.TensorInfo,
     });
   }
 }

@@ -9,7 +9,11 @@ import type { TreeDef } from "./tree.ts";
 
 export type ValueId = number;
 
-export type TracedValue = { readonly id: ValueId; readonly shape: readonly number[]; readonly dtype: tf.DataType };
+export type TracedValue = {
+  readonly id: ValueId;
+  readonly shape: readonly number[];
+  readonly dtype: tf.DataType;
+};
 
 /** Where a node was traced: the layer (param path prefix in use) and the caller's source line. */
 export type TraceSite = { readonly layer: string; readonly source: string };
@@ -38,7 +42,13 @@ export type Graph = {
   readonly outputTree: TreeDef;
 };
 
-const SHORT: Partial<Record<tf.DataType, string>> = { float32: "f32", int32: "i32", bool: "bool", string: "str", complex64: "c64" };
+const SHORT: Partial<Record<tf.DataType, string>> = {
+  float32: "f32",
+  int32: "i32",
+  bool: "bool",
+  string: "str",
+  complex64: "c64",
+};
 
 export function formatType(v: { readonly shape: readonly number[]; readonly dtype: tf.DataType }): string {
   return `${SHORT[v.dtype] ?? v.dtype}[${v.shape.join(",")}]`;
@@ -69,13 +79,24 @@ export function printGraph(g: Graph): string {
   const name = (id: ValueId) => `%${id}`;
   const args = g.nodes.filter((n) => n.kind === "arg").map((n) => `${name(n.out.id)}:${formatType(n.out)}`);
   const lines: string[] = [`{ lambda ${args.join(" ")} ; let`];
-  const argPaths = g.nodes.flatMap((n) => (n.kind === "arg" ? [`    ${name(n.out.id)} = arg ${n.path ? `${n.arg}/${n.path}` : n.arg}`] : []));
+  const argPaths = g.nodes.flatMap((
+    n,
+  ) => (n.kind === "arg" ? [`    ${name(n.out.id)} = arg ${n.path ? `${n.arg}/${n.path}` : n.arg}`] : []));
   lines.push(...argPaths);
   for (const n of g.nodes) {
     if (n.kind === "const") {
-      lines.push(`    ${name(n.out.id)}:${formatType(n.out)} = const ${formatConst(n.data, n.out.shape.reduce((a, b) => a * b, 1))}`);
+      lines.push(
+        `    ${name(n.out.id)}:${formatType(n.out)} = const ${
+          formatConst(
+            n.data,
+            n.out.shape.reduce((a, b) => a * b, 1),
+          )
+        }`,
+      );
     } else if (n.kind === "op") {
-      const attrs = Object.keys(n.attrs).sort().filter((k) => n.attrs[k] !== undefined).map((k) => `${k}=${formatAttr(n.attrs[k])}`);
+      const attrs = Object.keys(n.attrs).sort().filter((k) => n.attrs[k] !== undefined).map((k) =>
+        `${k}=${formatAttr(n.attrs[k])}`
+      );
       const outs = n.outs.map((o) => `${name(o.id)}:${formatType(o)}`).join(" ");
       const ins = n.inputs.map((i) => name(i.value)).join(" ");
       lines.push(`    ${outs} = ${n.op}${attrs.length ? `[${attrs.join(",")}]` : ""} ${ins}`.trimEnd());

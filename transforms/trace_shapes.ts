@@ -13,7 +13,10 @@ type Rule = (inputs: readonly Input[], attrs: Record<string, any>) => Spec | Spe
 const bu = tf.backend_util;
 const same: Rule = ([x]) => ({ shape: x.shape, dtype: x.dtype });
 const toBool: Rule = ([x]) => ({ shape: x.shape, dtype: "bool" });
-const broadcast: Rule = ([a, b]) => ({ shape: bu.assertAndGetBroadcastShape(a.shape, b.shape), dtype: a.dtype });
+const broadcast: Rule = ([a, b]) => ({
+  shape: bu.assertAndGetBroadcastShape(a.shape, b.shape),
+  dtype: a.dtype,
+});
 const compare: Rule = ([a, b]) => ({ shape: bu.assertAndGetBroadcastShape(a.shape, b.shape), dtype: "bool" });
 
 function reduce(axisAttr: string, dtype?: tf.DataType): Rule {
@@ -33,7 +36,9 @@ function argReduce(): Rule {
 
 function batchMatMul([a, b]: readonly Input[], attrs: Record<string, any>): Spec {
   const ra = a.shape.length, rb = b.shape.length;
-  if (ra < 2 || rb < 2) throw new Error(`BatchMatMul needs rank >= 2 inputs, got [${a.shape}] and [${b.shape}]`);
+  if (ra < 2 || rb < 2) {
+    throw new Error(`BatchMatMul needs rank >= 2 inputs, got [${a.shape}] and [${b.shape}]`);
+  }
   const [m, ka] = attrs.transposeA ? [a.shape[ra - 1], a.shape[ra - 2]] : [a.shape[ra - 2], a.shape[ra - 1]];
   const [kb, n] = attrs.transposeB ? [b.shape[rb - 1], b.shape[rb - 2]] : [b.shape[rb - 2], b.shape[rb - 1]];
   if (ka !== kb) throw new Error(`BatchMatMul inner dimensions differ: [${a.shape}] x [${b.shape}]`);
@@ -52,19 +57,74 @@ function einsum(inputs: readonly Input[], attrs: Record<string, any>): Spec {
 export const SHAPE_RULES: Readonly<Record<string, Rule>> = {
   ...Object.fromEntries(
     [
-      "Abs", "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "Ceil", "ClipByValue", "Cos", "Cosh", "Elu", "Erf",
-      "Exp", "Expm1", "Floor", "Identity", "LeakyRelu", "Log", "Log1p", "Neg", "OnesLike", "Reciprocal", "Relu",
-      "Relu6", "Round", "Rsqrt", "Selu", "Sigmoid", "Sign", "Sin", "Sinh", "Softmax", "LogSoftmax", "Softplus",
-      "Sqrt", "Square", "Step", "Tan", "Tanh", "ZerosLike", "Cumsum", "Cumprod", "Reverse",
+      "Abs",
+      "Acos",
+      "Acosh",
+      "Asin",
+      "Asinh",
+      "Atan",
+      "Atanh",
+      "Ceil",
+      "ClipByValue",
+      "Cos",
+      "Cosh",
+      "Elu",
+      "Erf",
+      "Exp",
+      "Expm1",
+      "Floor",
+      "Identity",
+      "LeakyRelu",
+      "Log",
+      "Log1p",
+      "Neg",
+      "OnesLike",
+      "Reciprocal",
+      "Relu",
+      "Relu6",
+      "Round",
+      "Rsqrt",
+      "Selu",
+      "Sigmoid",
+      "Sign",
+      "Sin",
+      "Sinh",
+      "Softmax",
+      "LogSoftmax",
+      "Softplus",
+      "Sqrt",
+      "Square",
+      "Step",
+      "Tan",
+      "Tanh",
+      "ZerosLike",
+      "Cumsum",
+      "Cumprod",
+      "Reverse",
     ].map((k) => [k, same]),
   ),
   ...Object.fromEntries(["IsNan", "IsInf", "IsFinite", "LogicalNot"].map((k) => [k, toBool])),
   ...Object.fromEntries(
-    ["Add", "Sub", "Multiply", "RealDiv", "FloorDiv", "Maximum", "Minimum", "Pow", "SquaredDifference", "Mod", "Atan2", "Prelu"]
+    [
+      "Add",
+      "Sub",
+      "Multiply",
+      "RealDiv",
+      "FloorDiv",
+      "Maximum",
+      "Minimum",
+      "Pow",
+      "SquaredDifference",
+      "Mod",
+      "Atan2",
+      "Prelu",
+    ]
       .map((k) => [k, broadcast]),
   ),
   ...Object.fromEntries(
-    ["Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr"].map((k) => [k, compare]),
+    ["Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr"].map((
+      k,
+    ) => [k, compare]),
   ),
   Sum: reduce("axis"),
   Mean: reduce("axis"),
@@ -79,12 +139,21 @@ export const SHAPE_RULES: Readonly<Record<string, Rule>> = {
   BatchMatMul: batchMatMul,
   Einsum: einsum,
   Cast: ([x], a) => ({ shape: x.shape, dtype: a.dtype }),
-  Reshape: ([x], a) => ({ shape: tf.util.inferFromImplicitShape(a.shape, tf.util.sizeFromShape(x.shape)), dtype: x.dtype }),
+  Reshape: ([x], a) => ({
+    shape: tf.util.inferFromImplicitShape(a.shape, tf.util.sizeFromShape(x.shape)),
+    dtype: x.dtype,
+  }),
   Transpose: ([x], a) => ({ shape: (a.perm as number[]).map((p) => x.shape[p]), dtype: x.dtype }),
   BroadcastTo: ([x], a) => ({ shape: a.shape, dtype: x.dtype }),
   Tile: ([x], a) => ({ shape: x.shape.map((d, i) => d * a.reps[i]), dtype: x.dtype }),
-  PadV2: ([x], a) => ({ shape: x.shape.map((d, i) => d + a.paddings[i][0] + a.paddings[i][1]), dtype: x.dtype }),
-  MirrorPad: ([x], a) => ({ shape: x.shape.map((d, i) => d + a.paddings[i][0] + a.paddings[i][1]), dtype: x.dtype }),
+  PadV2: ([x], a) => ({
+    shape: x.shape.map((d, i) => d + a.paddings[i][0] + a.paddings[i][1]),
+    dtype: x.dtype,
+  }),
+  MirrorPad: ([x], a) => ({
+    shape: x.shape.map((d, i) => d + a.paddings[i][0] + a.paddings[i][1]),
+    dtype: x.dtype,
+  }),
   Concat: (xs, a) => {
     const axis = tf.util.parseAxisParam(a.axis, xs[0].shape)[0];
     return { shape: bu.computeOutShape(xs.map((x) => x.shape), axis), dtype: xs[0].dtype };
@@ -112,12 +181,27 @@ export const SHAPE_RULES: Readonly<Record<string, Rule>> = {
     return { shape: size, dtype: x.dtype };
   },
   StridedSlice: ([x], a) => {
-    const info = tf.slice_util.sliceInfo(x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
+    const info = tf.slice_util.sliceInfo(
+      x.shape,
+      a.begin,
+      a.end,
+      a.strides,
+      a.beginMask,
+      a.endMask,
+      a.ellipsisMask,
+      a.newAxisMask,
+      a.shrinkAxisMask,
+    );
     return { shape: info.finalShape, dtype: x.dtype };
   },
   GatherV2: ([x, indices], a) => {
     const axis = tf.util.parseAxisParam(a.axis, x.shape)[0];
-    const info = bu.segment_util.collectGatherOpShapeInfo(x as tf.TensorInfo, indices as tf.TensorInfo, axis, a.batchDims);
+    const info = bu.segment_util.collectGatherOpShapeInfo(
+      x as tf.TensorInfo,
+      indices as tf.TensorInfo,
+      axis,
+      a.batchDims,
+    );
     return { shape: info.outputShape, dtype: x.dtype };
   },
   OneHot: ([i], a) => ({ shape: [...i.shape, a.depth], dtype: a.dtype }),
@@ -154,8 +238,28 @@ export const SHAPE_RULES: Readonly<Record<string, Rule>> = {
     );
     return { shape: info.outShape, dtype: x.dtype };
   },
-  AvgPool: ([x], a) => ({ shape: bu.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode).outShape, dtype: x.dtype }),
-  MaxPool: ([x], a) => ({ shape: bu.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode).outShape, dtype: x.dtype }),
+  AvgPool: ([x], a) => ({
+    shape: bu.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    ).outShape,
+    dtype: x.dtype,
+  }),
+  MaxPool: ([x], a) => ({
+    shape: bu.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    ).outShape,
+    dtype: x.dtype,
+  }),
   // Threefry and StopGradient (prng_kernels.ts): what a graph with a key input draws from it.
   ThreefryHash: ([, counts]) => ({ shape: counts.shape, dtype: "int32" }),
   ThreefryBits: (_, a) => ({ shape: a.shape, dtype: "int32" }),
@@ -165,9 +269,21 @@ export const SHAPE_RULES: Readonly<Record<string, Rule>> = {
 
 /** Kernels whose output shape depends on the data: they cannot be in a static-shape graph. */
 export const DYNAMIC_KERNELS: ReadonlySet<string> = new Set([
-  "Where", "Unique", "NonMaxSuppressionV3", "NonMaxSuppressionV4", "NonMaxSuppressionV5", "Bincount", "DenseBincount",
-  "SparseReshape", "SparseFillEmptyRows", "SparseSegmentMean", "SparseSegmentSum", "StringSplit", "RaggedGather",
-  "RaggedTensorToTensor", "RaggedRange",
+  "Where",
+  "Unique",
+  "NonMaxSuppressionV3",
+  "NonMaxSuppressionV4",
+  "NonMaxSuppressionV5",
+  "Bincount",
+  "DenseBincount",
+  "SparseReshape",
+  "SparseFillEmptyRows",
+  "SparseSegmentMean",
+  "SparseSegmentSum",
+  "StringSplit",
+  "RaggedGather",
+  "RaggedTensorToTensor",
+  "RaggedRange",
 ]);
 
 /** Kernels that draw random numbers inside the graph: XLA ignores their seeds, so we refuse them. */

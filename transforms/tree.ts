@@ -107,7 +107,9 @@ export function treeUnflatten<L>(treedef: TreeDef, leaves: readonly L[]): Tree<L
   const build = (def: TreeDef): Tree<L> => {
     switch (def.kind) {
       case "leaf":
-        if (next >= leaves.length) throw new TreeError("", `too few leaves: needed more than ${leaves.length}`);
+        if (next >= leaves.length) {
+          throw new TreeError("", `too few leaves: needed more than ${leaves.length}`);
+        }
         return leaves[next++];
       case "empty":
         return def.value;
@@ -118,7 +120,9 @@ export function treeUnflatten<L>(treedef: TreeDef, leaves: readonly L[]): Tree<L
     }
   };
   const tree = build(treedef);
-  if (next !== leaves.length) throw new TreeError("", `too many leaves: structure has ${next}, got ${leaves.length}`);
+  if (next !== leaves.length) {
+    throw new TreeError("", `too many leaves: structure has ${next}, got ${leaves.length}`);
+  }
   return tree;
 }
 

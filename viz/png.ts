@@ -12,7 +12,9 @@ export function encodePng(raster: Raster): Uint8Array {
   try {
     return encodeRaw(raster);
   } catch (e) {
-    if (e instanceof PngError) throw new VizInputError("encode PNG", e.message.replace(/^Cannot encode PNG: /, ""));
+    if (e instanceof PngError) {
+      throw new VizInputError("encode PNG", e.message.replace(/^Cannot encode PNG: /, ""));
+    }
     throw e;
   }
 }

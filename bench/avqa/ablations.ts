@@ -14,7 +14,13 @@
  * printed at the end from whatever has finished.
  */
 import { parseArgs } from "node:util";
-import { avqa, combinerOfKind, type MirasolConfig, validateConfig, withCombiner } from "../../model/config.ts";
+import {
+  avqa,
+  combinerOfKind,
+  type MirasolConfig,
+  validateConfig,
+  withCombiner,
+} from "../../model/config.ts";
 import { type BackendName, setBackend } from "../../transforms/backend.ts";
 import { avqaBaseline, loadAvqaData } from "./data.ts";
 import type { Modality } from "./examples.ts";
@@ -32,21 +38,37 @@ export type AblationRow = {
 };
 
 const combinerBase = { layers: 2, outTokens: 4 }; // the avqa config's Combiner: 2 layers, m = 4
-const withM = (m: number) => withCombiner(avqa, combinerOfKind("causal_transformer", { ...combinerBase, outTokens: m }));
+const withM = (m: number) =>
+  withCombiner(avqa, combinerOfKind("causal_transformer", { ...combinerBase, outTokens: m }));
 
 /** Every row of the table, in print order. The full model is also the causal-Transformer and m = 4 row. */
 export const ABLATION_ROWS: readonly AblationRow[] = [
-  { name: "full", about: "Combiner: causal Transformer, m = 4; latent model", config: avqa, modality: "both" },
+  {
+    name: "full",
+    about: "Combiner: causal Transformer, m = 4; latent model",
+    config: avqa,
+    modality: "both",
+  },
   { name: "video_only", about: "audio zeroed", config: avqa, modality: "video" },
   { name: "audio_only", about: "video zeroed", config: avqa, modality: "audio" },
-  { name: "combiner_ttm", about: "Tab. 5b", config: withCombiner(avqa, combinerOfKind("ttm", combinerBase)), modality: "both" },
+  {
+    name: "combiner_ttm",
+    about: "Tab. 5b",
+    config: withCombiner(avqa, combinerOfKind("ttm", combinerBase)),
+    modality: "both",
+  },
   {
     name: "combiner_perceiver",
     about: "Tab. 5b",
     config: withCombiner(avqa, combinerOfKind("perceiver", combinerBase)),
     modality: "both",
   },
-  { name: "combiner_cls", about: "Tab. 5b", config: withCombiner(avqa, combinerOfKind("cls", combinerBase)), modality: "both" },
+  {
+    name: "combiner_cls",
+    about: "Tab. 5b",
+    config: withCombiner(avqa, combinerOfKind("cls", combinerBase)),
+    modality: "both",
+  },
   {
     name: "no_latent",
     about: "Tab. 5a: Combiner output straight to the text decoder",
@@ -85,7 +107,11 @@ if (import.meta.main) {
   const steps = Number(a.steps), seed = Number(a.seed);
   const wanted = a.rows.split(",").map((n) => {
     const row = ABLATION_ROWS.find((r) => r.name === n);
-    if (!row) throw new Error(`Cannot run ablation '${n}': no such row (rows: ${ABLATION_ROWS.map((r) => r.name).join(", ")})`);
+    if (!row) {
+      throw new Error(
+        `Cannot run ablation '${n}': no such row (rows: ${ABLATION_ROWS.map((r) => r.name).join(", ")})`,
+      );
+    }
     return row;
   });
   const dirOf = (r: AblationRow) => `${a.out}/${a.via}_steps${steps}_seed${seed}/${r.name}`;
@@ -159,10 +185,14 @@ if (import.meta.main) {
       scores: done.best.scores,
       note: a.via === "tf"
         ? `${r.about}; final weights, ${done.stepsPerSecond.toFixed(1)} steps/s in TF`
-        : `${r.about}; best at step ${done.best.step}/${done.steps}, ${done.stepsPerSecond.toFixed(2)} steps/s`,
+        : `${r.about}; best at step ${done.best.step}/${done.steps}, ${
+          done.stepsPerSecond.toFixed(2)
+        } steps/s`,
     });
   }
-  console.log(`\n## avqa ablations (${a.via}): ${steps} steps, seed ${seed}, batch 16, lr 1e-3 warm-up + cosine\n`);
+  console.log(
+    `\n## avqa ablations (${a.via}): ${steps} steps, seed ${seed}, batch 16, lr 1e-3 warm-up + cosine\n`,
+  );
   console.log(scoreTable(rows, avqaBaseline(AVQA_TASK)));
   const missing = ABLATION_ROWS.filter((r) => !rows.some((x) => x.name === r.name)).map((r) => r.name);
   if (missing.length) console.log(`\nnot run: ${missing.join(", ")}`);

@@ -19,7 +19,13 @@ import { join } from "node:path";
 import { decodeClip, type DecodeOptions } from "../../data/decode.ts";
 import type { BadMediaConfig, MediaError, RenderError } from "../../data/errors.ts";
 import { LOG_MEL_DEFAULTS } from "../../data/logmel.ts";
-import { type QAPair, synthetic, type SyntheticScene, syntheticQuestions, syntheticScene } from "../../data/synthetic.ts";
+import {
+  type QAPair,
+  synthetic,
+  syntheticQuestions,
+  type SyntheticScene,
+  syntheticScene,
+} from "../../data/synthetic.ts";
 import { crc32c } from "../../formats/crc32c.ts";
 import type { AvqaTask } from "./task.ts";
 
@@ -79,7 +85,11 @@ export function decodeOptions(task: AvqaTask): DecodeOptions {
 
 /** The folder of this task's render + decode settings under `cacheDir`. */
 export function cacheFolder(cacheDir: string, task: AvqaTask): string {
-  const settings = JSON.stringify({ v: CACHE_VERSION, synthetic: task.synthetic, decode: decodeOptions(task) });
+  const settings = JSON.stringify({
+    v: CACHE_VERSION,
+    synthetic: task.synthetic,
+    decode: decodeOptions(task),
+  });
   const hash = crc32c(new TextEncoder().encode(settings)).toString(16).padStart(8, "0");
   return join(cacheDir, hash);
 }
@@ -103,7 +113,13 @@ function buildBlock(
   return Effect.gen(function* () {
     const clipsDir = join(folder, "clips");
     const opts = decodeOptions(task);
-    const clips = yield* synthetic(clipsDir, { ...task.synthetic, seed, count, startIndex: start, concurrency }).pipe(
+    const clips = yield* synthetic(clipsDir, {
+      ...task.synthetic,
+      seed,
+      count,
+      startIndex: start,
+      concurrency,
+    }).pipe(
       Stream.mapEffect((c) => decodeClip(c.path, { ...opts, id: c.scene.id }), { concurrency }),
       Stream.tap(() => Effect.sync(() => onClip?.())),
       Stream.runCollect,
@@ -157,12 +173,18 @@ function readBlock(
     if (index.version !== CACHE_VERSION || bytes.byteLength !== videoBytes + C * F * Mb * 4) {
       return yield* new ClipCacheError({
         file: `${base}.bin`,
-        reason: `expected ${videoBytes + C * F * Mb * 4} bytes of version ${CACHE_VERSION}, got ${bytes.byteLength} of version ${index.version}`,
+        reason: `expected ${
+          videoBytes + C * F * Mb * 4
+        } bytes of version ${CACHE_VERSION}, got ${bytes.byteLength} of version ${index.version}`,
       });
     }
     const copy = new Uint8Array(bytes.byteLength); // aligned for the Float32Array view
     copy.set(bytes);
-    return { index, video: copy.subarray(0, videoBytes), audio: new Float32Array(copy.buffer, videoBytes, C * F * Mb) };
+    return {
+      index,
+      video: copy.subarray(0, videoBytes),
+      audio: new Float32Array(copy.buffer, videoBytes, C * F * Mb),
+    };
   });
 }
 
@@ -188,7 +210,8 @@ export function loadClips(
     if (start % size !== 0 || !(o.count > 0)) {
       return yield* new ClipCacheError({
         file: cacheDir,
-        reason: `start must be a multiple of ${size} and count positive, got start ${start}, count ${o.count}`,
+        reason:
+          `start must be a multiple of ${size} and count positive, got start ${start}, count ${o.count}`,
       });
     }
     const folder = cacheFolder(cacheDir, task);
@@ -202,12 +225,19 @@ export function loadClips(
         yield* buildBlock(folder, task, o.seed, first, size, o.concurrency ?? 2, o.onClip);
         read = yield* readBlock(folder, o.seed, size, block);
       }
-      if (!read) return yield* new ClipCacheError({ file: folder, reason: `block ${block} vanished after writing` });
-      const expectedIds = Array.from({ length: size }, (_, i) => syntheticScene(o.seed, first + i, task.synthetic).id);
+      if (!read) {
+        return yield* new ClipCacheError({ file: folder, reason: `block ${block} vanished after writing` });
+      }
+      const expectedIds = Array.from(
+        { length: size },
+        (_, i) => syntheticScene(o.seed, first + i, task.synthetic).id,
+      );
       if (read.index.ids.join() !== expectedIds.join()) {
         return yield* new ClipCacheError({
           file: folder,
-          reason: `block ${block} of seed ${o.seed} holds clips ${read.index.ids[0]}.. but should hold ${expectedIds[0]}..`,
+          reason: `block ${block} of seed ${o.seed} holds clips ${read.index.ids[0]}.. but should hold ${
+            expectedIds[0]
+          }..`,
         });
       }
       const take = Math.min(size, start + o.count - first);
@@ -217,7 +247,10 @@ export function loadClips(
       videoParts.push(read.video.subarray(0, take * N * H * W * 3));
       audioParts.push(read.audio.subarray(0, take * F * Mb));
     }
-    const scenes = Array.from({ length: o.count }, (_, i) => syntheticScene(o.seed, start + i, task.synthetic));
+    const scenes = Array.from(
+      { length: o.count },
+      (_, i) => syntheticScene(o.seed, start + i, task.synthetic),
+    );
     return {
       seed: o.seed,
       start,

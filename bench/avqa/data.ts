@@ -27,11 +27,19 @@ export async function loadAvqaData(
   let done = 0;
   const t0 = performance.now();
   const onClip = () => {
-    if (++done % 50 === 0) write(`  rendered + decoded ${done} clips (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+    if (++done % 50 === 0) {
+      write(`  rendered + decoded ${done} clips (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+    }
   };
   const load = (seed: number, count: number) =>
     Effect.runPromise(
-      loadClips(o.cacheDir, task, { seed, count, blockClips: o.blockClips, concurrency: o.concurrency, onClip }).pipe(
+      loadClips(o.cacheDir, task, {
+        seed,
+        count,
+        blockClips: o.blockClips,
+        concurrency: o.concurrency,
+        onClip,
+      }).pipe(
         Effect.provide(ffmpegLayer),
       ),
     );
@@ -45,7 +53,10 @@ export async function loadAvqaData(
  * the training stream (scenes only: nothing is rendered), scored on the fixed eval set.
  */
 export function avqaBaseline(task: AvqaTask, fitClips = 10_000): Record<QuestionType, Baseline> {
-  const fit = Array.from({ length: fitClips }, (_, i) => syntheticQuestions(syntheticScene(task.trainSeed, i, task.synthetic)))
+  const fit = Array.from(
+    { length: fitClips },
+    (_, i) => syntheticQuestions(syntheticScene(task.trainSeed, i, task.synthetic)),
+  )
     .flat();
   return majorityBaseline(fit, evalQuestions(task));
 }

@@ -41,7 +41,11 @@ const write = (t: string) => void Deno.stderr.writeSync(new TextEncoder().encode
 await setBackend(a.backend as BackendName);
 const task = AVQA_TASK, tokenizer = avqaTokenizer(), config = configs.avqa;
 
-write(`avqa: loading ${a["eval-clips"]} eval clips (seed ${task.evalSeed}) and ${a.pool} training clips (seed ${task.trainSeed})\n`);
+write(
+  `avqa: loading ${
+    a["eval-clips"]
+  } eval clips (seed ${task.evalSeed}) and ${a.pool} training clips (seed ${task.trainSeed})\n`,
+);
 const data = await loadAvqaData(task, {
   cacheDir: a.cache,
   poolClips: Number(a.pool),
@@ -51,8 +55,11 @@ const data = await loadAvqaData(task, {
 const baseline = avqaBaseline(task);
 
 const paths = a.path.split(",");
-const reached = (evals: readonly { step: number; scores: { byType: Record<string, number> } }[], type: string, target: number) =>
-  evals.find((e) => e.scores.byType[type] >= target)?.step;
+const reached = (
+  evals: readonly { step: number; scores: { byType: Record<string, number> } }[],
+  type: string,
+  target: number,
+) => evals.find((e) => e.scores.byType[type] >= target)?.step;
 
 if (paths.includes("tf")) {
   const r = await runTfPath({
@@ -68,14 +75,25 @@ if (paths.includes("tf")) {
     jit: a.jit,
     write,
   });
-  console.log(`\n## avqa through TensorFlow (export/tf/driver.py${a.jit ? " --jit" : ""}, ${r.driver.steps} steps, batch 16, seed ${a.seed})\n`);
+  console.log(
+    `\n## avqa through TensorFlow (export/tf/driver.py${
+      a.jit ? " --jit" : ""
+    }, ${r.driver.steps} steps, batch 16, seed ${a.seed})\n`,
+  );
   console.log(scoreTable([{
     name: `TF-trained weights, step ${r.driver.steps}`,
     scores: r.scores,
-    note: `shards ${r.seconds.shards.toFixed(0)} s, export ${r.seconds.export.toFixed(0)} s, train ${r.seconds.train.toFixed(0)} s, ` +
+    note:
+      `shards ${r.seconds.shards.toFixed(0)} s, export ${r.seconds.export.toFixed(0)} s, train ${
+        r.seconds.train.toFixed(0)
+      } s, ` +
       `score ${r.seconds.score.toFixed(0)} s`,
   }], baseline));
-  console.log(`sample answers: ${r.scores.samples.slice(0, 4).map((s) => `"${s.question}" -> "${s.predicted}" (${s.answer})`).join("; ")}`);
+  console.log(
+    `sample answers: ${
+      r.scores.samples.slice(0, 4).map((s) => `"${s.question}" -> "${s.predicted}" (${s.answer})`).join("; ")
+    }`,
+  );
 }
 
 if (paths.includes("eager")) {
@@ -97,7 +115,9 @@ if (paths.includes("eager")) {
     write,
   });
 
-  console.log(`\n## avqa, eager TypeScript on ${a.backend} (${config.name}, seed ${a.seed}, batch 16, lr 1e-3 warm-up + cosine)\n`);
+  console.log(
+    `\n## avqa, eager TypeScript on ${a.backend} (${config.name}, seed ${a.seed}, batch 16, lr 1e-3 warm-up + cosine)\n`,
+  );
   console.log(scoreTable([{
     name: `best checkpoint (step ${row.best.step} of ${row.steps})`,
     scores: row.best.scores,
@@ -113,8 +133,15 @@ if (paths.includes("eager")) {
       }`,
     );
   }
-  console.log(`\nfirst step with (c) >= 90%: ${reached(row.evals, "colour_at_tone", 0.9) ?? "not reached"}; (d) >= 90%: ${
-    reached(row.evals, "turned_before_tone", 0.9) ?? "not reached"
-  }`);
-  console.log(`sample answers: ${row.best.scores.samples.slice(0, 4).map((s) => `"${s.question}" -> "${s.predicted}" (${s.answer})`).join("; ")}`);
+  console.log(
+    `\nfirst step with (c) >= 90%: ${
+      reached(row.evals, "colour_at_tone", 0.9) ?? "not reached"
+    }; (d) >= 90%: ${reached(row.evals, "turned_before_tone", 0.9) ?? "not reached"}`,
+  );
+  console.log(
+    `sample answers: ${
+      row.best.scores.samples.slice(0, 4).map((s) => `"${s.question}" -> "${s.predicted}" (${s.answer})`)
+        .join("; ")
+    }`,
+  );
 }

@@ -66,7 +66,13 @@ export type AvqaRunResult = {
 export async function runAvqa(o: AvqaRunOptions): Promise<AvqaRunResult> {
   const modality = o.modality ?? "both";
   const score = (p: MirasolParams) =>
-    scoreAvqa(p, o.evalSet, { config: o.config, tokenizer: o.tokenizer, task: o.task, modality, limit: o.evalClips });
+    scoreAvqa(p, o.evalSet, {
+      config: o.config,
+      tokenizer: o.tokenizer,
+      task: o.task,
+      modality,
+      limit: o.evalClips,
+    });
   const evals: { step: number; scores: AvqaScores }[] = [];
   let scoringMs = 0;
   const evalFn = (p: MirasolParams, ctx: { step: number }) => {
@@ -83,7 +89,13 @@ export async function runAvqa(o: AvqaRunOptions): Promise<AvqaRunResult> {
   try {
     result = await train({
       config: o.config,
-      data: trainBatches(o.pool, { seed: o.seed, batchSize: o.batchSize ?? 16, tokenizer: o.tokenizer, task: o.task, modality }),
+      data: trainBatches(o.pool, {
+        seed: o.seed,
+        batchSize: o.batchSize ?? 16,
+        tokenizer: o.tokenizer,
+        task: o.task,
+        modality,
+      }),
       steps: o.steps,
       batchSize: o.batchSize ?? 16,
       lr: o.lr ?? 1e-3,

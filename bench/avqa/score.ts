@@ -27,7 +27,11 @@ export type AvqaScores = {
   /** the generated answer of every question, clip-major (4 per clip, in QUESTION_TYPES order) */
   readonly predictions: readonly string[];
   /** a few generated answers with their questions, for eyeballing */
-  readonly samples: readonly { readonly question: string; readonly answer: string; readonly predicted: string }[];
+  readonly samples: readonly {
+    readonly question: string;
+    readonly answer: string;
+    readonly predicted: string;
+  }[];
 };
 
 export type ScoreOptions = {
@@ -86,7 +90,9 @@ export function scoreAvqa(params: MirasolParams, set: ClipSet, o: ScoreOptions):
     indices.flatMap((c) => set.questions[c]).forEach((q, r) => {
       const predicted = o.tokenizer.decode(generated[r].tokens);
       tally = tallyAdd(tally, { prediction: predicted, answers: q.answer, group: q.type });
-      if (samples.length < 8 && predictions.length % 5 === 0) samples.push({ question: q.question, answer: q.answer, predicted });
+      if (samples.length < 8 && predictions.length % 5 === 0) {
+        samples.push({ question: q.question, answer: q.answer, predicted });
+      }
       predictions.push(predicted);
     });
   }
@@ -109,19 +115,25 @@ export function scoreTable(
   rows: readonly { readonly name: string; readonly scores: AvqaScores; readonly note?: string }[],
   baseline?: Readonly<Record<QuestionType, Baseline>>,
 ): string {
-  const head = `| run | ${QUESTION_TYPES.map((t) => `(${TYPE_LETTER[t]}) ${t}`).join(" | ")} | mean | notes |`;
+  const head = `| run | ${
+    QUESTION_TYPES.map((t) => `(${TYPE_LETTER[t]}) ${t}`).join(" | ")
+  } | mean | notes |`;
   const rule = `|---|${QUESTION_TYPES.map(() => "---:").join("|")}|---:|---|`;
   const lines = [head, rule];
   if (baseline) {
     const accs = QUESTION_TYPES.map((t) => baseline[t].accuracy);
     const note = QUESTION_TYPES.map((t) => `${TYPE_LETTER[t]}: "${baseline[t].answer}"`).join(", ");
-    lines.push(`| majority class | ${accs.map(pct).join(" | ")} | ${pct(accs.reduce((a, b) => a + b) / 4)} | ${note} |`);
+    lines.push(
+      `| majority class | ${accs.map(pct).join(" | ")} | ${
+        pct(accs.reduce((a, b) => a + b) / 4)
+      } | ${note} |`,
+    );
   }
   for (const r of rows) {
     lines.push(
-      `| ${r.name} | ${QUESTION_TYPES.map((t) => pct(r.scores.byType[t])).join(" | ")} | ${pct(r.scores.mean)} | ${
-        r.note ?? ""
-      } |`,
+      `| ${r.name} | ${QUESTION_TYPES.map((t) => pct(r.scores.byType[t])).join(" | ")} | ${
+        pct(r.scores.mean)
+      } | ${r.note ?? ""} |`,
     );
   }
   return lines.join("\n");

@@ -12,7 +12,16 @@
  * config's vocabulary of 256 and its 32 text positions. The model still answers in free text: it
  * generates any of the 256 ids, and a generated word outside the answers is simply wrong.
  */
-import { PALETTE, PITCHES, type QAPair, type QuestionType, SYNTHETIC_DEFAULTS, type SyntheticConfig, syntheticQuestions, syntheticScene } from "../../data/synthetic.ts";
+import {
+  PALETTE,
+  PITCHES,
+  type QAPair,
+  type QuestionType,
+  SYNTHETIC_DEFAULTS,
+  type SyntheticConfig,
+  syntheticQuestions,
+  syntheticScene,
+} from "../../data/synthetic.ts";
 import type { Tokenizer } from "../../data/tokenizer/tokenizer.ts";
 import { qaText, type TextFields } from "../../data/examples.ts";
 
@@ -54,8 +63,10 @@ export const AVQA_TASK: AvqaTask = {
 
 /** Every question of the fixed evaluation set, 4 per clip in clip order. Pure: no rendering. */
 export function evalQuestions(task: AvqaTask = AVQA_TASK): QAPair[] {
-  return Array.from({ length: task.evalCount }, (_, i) =>
-    syntheticQuestions(syntheticScene(task.evalSeed, i, task.synthetic))).flat();
+  return Array.from(
+    { length: task.evalCount },
+    (_, i) => syntheticQuestions(syntheticScene(task.evalSeed, i, task.synthetic)),
+  ).flat();
 }
 
 const SPECIAL = ["<pad>", "</s>", "<unk>", "<s>", "<sep>"] as const; // ids 0..4: PAD, EOS, UNK, BOS, SEP
@@ -64,7 +75,9 @@ const SPECIAL = ["<pad>", "</s>", "<unk>", "<s>", "<sep>"] as const; // ids 0..4
 export function taskWords(): string[] {
   const words = new Set<string>(["?"]);
   const add = (text: string) => splitWords(text).forEach((w) => words.add(w));
-  for (const c of PALETTE) add(`what colour was the square first ${c.name} did the square turn ${c.name} before the tone`);
+  for (const c of PALETTE) {
+    add(`what colour was the square first ${c.name} did the square turn ${c.name} before the tone`);
+  }
   for (const p of PITCHES) add(`which pitch was heard ${p.name}`);
   add("what colour was the square when the tone played yes no");
   return [...words].sort();

@@ -57,11 +57,22 @@ export type TfPathResult = {
   readonly driver: Record<string, unknown>;
   readonly scores: AvqaScores;
   /** wall seconds of each stage */
-  readonly seconds: { readonly shards: number; readonly export: number; readonly train: number; readonly score: number };
+  readonly seconds: {
+    readonly shards: number;
+    readonly export: number;
+    readonly train: number;
+    readonly score: number;
+  };
 };
 
 /** Every (clip, question) of the pool as an Example, in a seeded order, built lazily (one at a time). */
-function* poolExamples(pool: ClipSet, tok: Tokenizer, task: AvqaTask, seed: number, modality: Modality): Generator<Example> {
+function* poolExamples(
+  pool: ClipSet,
+  tok: Tokenizer,
+  task: AvqaTask,
+  seed: number,
+  modality: Modality,
+): Generator<Example> {
   const [N, H, W] = pool.frameShape, [F, Mb] = pool.audioShape;
   const perClip = pool.questions[0].length;
   for (const k of epochOrder(seed, 0, pool.scenes.length * perClip)) {
@@ -83,7 +94,13 @@ function* poolExamples(pool: ClipSet, tok: Tokenizer, task: AvqaTask, seed: numb
 
 /** The eval questions as an MSRVTT-QA annotation file over the rendered eval clips; returns its path. */
 async function writeEvalAnnotations(o: TfPathOptions): Promise<{ annotations: string; videoRoot: string }> {
-  const rows = o.evalSet.questions.flat().map((q, i) => ({ id: i, video_id: q.clipId, question: q.question, answer: q.answer, type: q.type }));
+  const rows = o.evalSet.questions.flat().map((q, i) => ({
+    id: i,
+    video_id: q.clipId,
+    question: q.question,
+    answer: q.answer,
+    type: q.type,
+  }));
   const annotations = join(o.out, "eval_annotations.json");
   await Deno.writeTextFile(annotations, JSON.stringify(rows));
   return { annotations, videoRoot: join(cacheFolder(o.cacheDir, o.task), "clips") };
@@ -100,7 +117,12 @@ export async function runTfPath(o: TfPathOptions): Promise<TfPathResult> {
   let t0 = performance.now();
   const modality = o.modality ?? "both";
   const shardDir = o.shardDir ?? join(o.out, "shards");
-  const stamp = JSON.stringify({ pool: o.pool.scenes.map((s) => s.id), seed: o.seed, modality, length: o.task.textLength });
+  const stamp = JSON.stringify({
+    pool: o.pool.scenes.map((s) => s.id),
+    seed: o.seed,
+    modality,
+    length: o.task.textLength,
+  });
   const previous = await Deno.readTextFile(join(shardDir, "written.json")).catch(() => "");
   let report: { shards: readonly string[]; examples: number };
   if (previous.startsWith(stamp.slice(0, -1))) {
@@ -108,20 +130,33 @@ export async function runTfPath(o: TfPathOptions): Promise<TfPathResult> {
   } else {
     await Deno.remove(shardDir, { recursive: true }).catch(() => {});
     report = await Effect.runPromise(
-      writeTFRecords(Stream.fromIterable(poolExamples(o.pool, o.tokenizer, o.task, o.seed, modality)), shardDir, {
-        shardSize: 500,
-        video: "png",
-      }),
+      writeTFRecords(
+        Stream.fromIterable(poolExamples(o.pool, o.tokenizer, o.task, o.seed, modality)),
+        shardDir,
+        {
+          shardSize: 500,
+          video: "png",
+        },
+      ),
     );
-    await Deno.writeTextFile(join(shardDir, "written.json"), stamp.slice(0, -1) + `,"report":${JSON.stringify(report)}}`);
+    await Deno.writeTextFile(
+      join(shardDir, "written.json"),
+      stamp.slice(0, -1) + `,"report":${JSON.stringify(report)}}`,
+    );
   }
   const evalFiles = await writeEvalAnnotations(o);
   const items = await Effect.runPromise(loadMsrvttQa(evalFiles)); // the annotations read back as a dataset
   if (items.length !== o.evalSet.questions.flat().length) {
-    throw new Error(`Cannot use the eval annotations: ${items.length} items read back, ${o.evalSet.questions.flat().length} written`);
+    throw new Error(
+      `Cannot use the eval annotations: ${items.length} items read back, ${o.evalSet.questions.flat().length} written`,
+    );
   }
   const shardSeconds = seconds(t0);
-  write(`tf path: ${report.examples} examples in ${report.shards.length} shards, ${items.length} eval questions (${shardSeconds.toFixed(0)} s)\n`);
+  write(
+    `tf path: ${report.examples} examples in ${report.shards.length} shards, ${items.length} eval questions (${
+      shardSeconds.toFixed(0)
+    } s)\n`,
+  );
 
   t0 = performance.now();
   const exportDir = join(o.out, "savedmodel");
@@ -146,24 +181,42 @@ export async function runTfPath(o: TfPathOptions): Promise<TfPathResult> {
     "export/tf/driver.py",
     ...["--savedmodel", exportDir, "--data", join(shardDir, "*.tfrecord"), "--out", runDir],
     ...["--steps", String(o.steps), "--lr", String(o.lr ?? 1e-3), "--schedule", "cosine"],
-    ...["--warmup-steps", String(o.warmupSteps ?? Math.min(100, Math.floor(o.steps / 10))), "--weight-decay", "1e-4"],
+    ...[
+      "--warmup-steps",
+      String(o.warmupSteps ?? Math.min(100, Math.floor(o.steps / 10))),
+      "--weight-decay",
+      "1e-4",
+    ],
     ...["--seed", String(o.seed), "--log-every", "50", "--checkpoint-every", String(o.steps)],
     ...(o.jit ? ["--jit"] : []),
   ];
   write(`tf path: ${o.python ?? ".venv/bin/python"} ${args.join(" ")}\n`);
-  const proc = await new Deno.Command(resolve(o.python ?? ".venv/bin/python"), { args, stdout: "piped", stderr: "inherit" }).output();
+  const proc = await new Deno.Command(resolve(o.python ?? ".venv/bin/python"), {
+    args,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
   const stdout = new TextDecoder().decode(proc.stdout).trim();
-  if (!proc.success) throw new Error(`Cannot train in TensorFlow: driver.py exited with ${proc.code}: ${stdout.slice(-2000)}`);
+  if (!proc.success) {
+    throw new Error(`Cannot train in TensorFlow: driver.py exited with ${proc.code}: ${stdout.slice(-2000)}`);
+  }
   const driver = JSON.parse(stdout.split("\n").at(-1)!) as Record<string, unknown>;
   const trainSeconds = seconds(t0);
-  write(`tf path: trained ${driver.steps} steps in ${trainSeconds.toFixed(0)} s (driver: ${driver.seconds} s)\n`);
+  write(
+    `tf path: trained ${driver.steps} steps in ${trainSeconds.toFixed(0)} s (driver: ${driver.seconds} s)\n`,
+  );
 
   t0 = performance.now();
   const loaded = await loadCheckpoint(runDir, { like: { params: paramShapes(model.init, o.config) } });
   const params = loaded.params as unknown as model.MirasolParams;
   let scores: AvqaScores;
   try {
-    scores = scoreAvqa(params, o.evalSet, { config: o.config, tokenizer: o.tokenizer, task: o.task, modality });
+    scores = scoreAvqa(params, o.evalSet, {
+      config: o.config,
+      tokenizer: o.tokenizer,
+      task: o.task,
+      modality,
+    });
   } finally {
     treeDispose(params as unknown as Tree<tf.Tensor>);
   }

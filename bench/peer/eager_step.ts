@@ -10,7 +10,7 @@ import { adamw } from "../../transforms/optim/mod.ts";
 import { PRNGKey } from "../../transforms/random.ts";
 import type { Tree } from "../../transforms/tree.ts";
 import { timeWork } from "../_measure.ts";
-import { MATCHED_BATCH, MATCHED_TEXT, matched } from "./_matched_config.ts";
+import { matched, MATCHED_BATCH, MATCHED_TEXT } from "./_matched_config.ts";
 
 const reps = Number(Deno.args[0] ?? 3);
 await setBackend("wasm");
@@ -32,4 +32,11 @@ const fwd = () => {
 };
 const s = await timeWork(step, { warmup: 1, reps });
 const f = await timeWork(fwd, { warmup: 1, reps });
-console.log(JSON.stringify({ step_ms: s.medianMs, step_cpu_ms: s.cpuMedianMs, fwd_ms: f.medianMs, peak_rss_mb: peakRss / 2 ** 20 }));
+console.log(
+  JSON.stringify({
+    step_ms: s.medianMs,
+    step_cpu_ms: s.cpuMedianMs,
+    fwd_ms: f.medianMs,
+    peak_rss_mb: peakRss / 2 ** 20,
+  }),
+);

@@ -25,7 +25,7 @@ import { type Tree, treeDispose } from "../../transforms/tree.ts";
 import { forwardFlops, trainStepFlops } from "../_flops.ts";
 import { markdownTable, sig } from "../_table.ts";
 import { DRIVER_DIR, PYTHON, STEP_PY } from "../tf_savedmodel.ts";
-import { MATCHED_BATCH, MATCHED_TEXT, matched } from "./_matched_config.ts";
+import { matched, MATCHED_BATCH, MATCHED_TEXT } from "./_matched_config.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const root = new URL("../../", import.meta.url).pathname;
@@ -38,30 +38,62 @@ type Result = { step_ms: number; fwd_ms?: number; peak_rss_mb: number } | { erro
 
 /** Runs a child under /usr/bin/time for its peak RSS; its last stdout line is JSON. */
 async function child(cmd: string, args: string[], threads: number): Promise<Result> {
-  const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), TF_CPP_MIN_LOG_LEVEL: "2" };
-  const out = await new Deno.Command("/usr/bin/time", { args: ["-f", "RSS_KB %M", cmd, ...args], env, stdout: "piped", stderr: "piped" }).output();
+  const env = {
+    OMP_NUM_THREADS: String(threads),
+    MKL_NUM_THREADS: String(threads),
+    TF_CPP_MIN_LOG_LEVEL: "2",
+  };
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "RSS_KB %M", cmd, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   const stdout = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
   const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) return { error: stderr.trim().split("\n").filter((l) => !l.startsWith("RSS_KB")).slice(-1)[0] ?? `exit ${out.code}` };
+  if (!out.success) {
+    return {
+      error: stderr.trim().split("\n").filter((l) => !l.startsWith("RSS_KB")).slice(-1)[0] ??
+        `exit ${out.code}`,
+    };
+  }
   const rss = Number(/RSS_KB (\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
   const r = JSON.parse(stdout);
   return { step_ms: r.step_ms ?? r.wall_ms, fwd_ms: r.fwd_ms, peak_rss_mb: rss };
 }
 
 const contenders = (sm: string, threads: number): [string, () => Promise<Result>][] => [
-  ["peer, torch CPU, width 252", () => child(PEER_PYTHON, [`${here}peer_step.py`, String(threads), "252", String(reps)], threads)],
-  ["peer, torch CPU, width 260", () => child(PEER_PYTHON, [`${here}peer_step.py`, String(threads), "260", String(reps)], threads)],
+  [
+    "peer, torch CPU, width 252",
+    () => child(PEER_PYTHON, [`${here}peer_step.py`, String(threads), "252", String(reps)], threads),
+  ],
+  [
+    "peer, torch CPU, width 260",
+    () => child(PEER_PYTHON, [`${here}peer_step.py`, String(threads), "260", String(reps)], threads),
+  ],
   ["ours, eager wasm", () => child(DENO, ["run", "-A", `${here}eager_step.ts`, String(reps)], threads)],
-  ["ours, exported TF, XLA off", () => child(PYTHON, ["-c", STEP_PY, String(threads), "0", sm, String(reps), DRIVER_DIR], threads)],
-  ["ours, exported TF, XLA on", () => child(PYTHON, ["-c", STEP_PY, String(threads), "1", sm, String(reps), DRIVER_DIR], threads)],
+  [
+    "ours, exported TF, XLA off",
+    () => child(PYTHON, ["-c", STEP_PY, String(threads), "0", sm, String(reps), DRIVER_DIR], threads),
+  ],
+  [
+    "ours, exported TF, XLA on",
+    () => child(PYTHON, ["-c", STEP_PY, String(threads), "1", sm, String(reps), DRIVER_DIR], threads),
+  ],
 ];
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+  return s.length
+    ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2)
+    : NaN;
 };
 
-const install = await new Deno.Command("bash", { args: [`${here}install.sh`], stdout: "inherit", stderr: "inherit" }).output();
+const install = await new Deno.Command("bash", {
+  args: [`${here}install.sh`],
+  stdout: "inherit",
+  stderr: "inherit",
+}).output();
 if (!install.success) throw new Error("Cannot run bench:peer: installing the peer into .venv-peer failed");
 
 await setBackend("wasm");
@@ -71,7 +103,9 @@ const loads: number[] = [];
 try {
   const params = init(PRNGKey(0), matched);
   const { loss } = mirasolSignatures(matched, { batch: MATCHED_BATCH, textLength: MATCHED_TEXT });
-  await Effect.runPromise(exportSavedModel({ params, signatures: { loss }, paramMode: "variables", config: matched }, `${work}/sm`));
+  await Effect.runPromise(
+    exportSavedModel({ params, signatures: { loss }, paramMode: "variables", config: matched }, `${work}/sm`),
+  );
   treeDispose(params as unknown as Tree<tf.Tensor>);
   const cells = new Map<string, { step: number[]; fwd: number[]; rss: number[]; error?: string }>();
   for (let r = 0; r < rounds; r++) {
@@ -96,9 +130,13 @@ try {
   const fwdFlops = forwardFlops(matched, MATCHED_BATCH, MATCHED_TEXT).total;
   const rows: string[][] = [];
   for (const threads of [1, 2]) {
-    const peer = ["peer, torch CPU, width 252", "peer, torch CPU, width 260"].map((n) => median(cells.get(`${threads}|${n}`)!.step));
+    const peer = ["peer, torch CPU, width 252", "peer, torch CPU, width 260"].map((n) =>
+      median(cells.get(`${threads}|${n}`)!.step)
+    );
     const peerStep = (peer[0] + peer[1]) / 2;
-    const peerFwd = ["peer, torch CPU, width 252", "peer, torch CPU, width 260"].map((n) => median(cells.get(`${threads}|${n}`)!.fwd));
+    const peerFwd = ["peer, torch CPU, width 252", "peer, torch CPU, width 260"].map((n) =>
+      median(cells.get(`${threads}|${n}`)!.fwd)
+    );
     const peerFwdMean = (peerFwd[0] + peerFwd[1]) / 2;
     for (const [name] of contenders("", threads)) {
       const c = cells.get(`${threads}|${name}`)!;
@@ -120,13 +158,27 @@ try {
     }
   }
   console.log(markdownTable({
-    title: "Train step on the matched workload (B = 2, 4 chunks x 8 frames of 64x64, 64 + 16 tokens a chunk, width 256 / peer 252-260, depth 2, m = 8, text 32)",
-    header: ["threads", "contender", "step ms (median)", "x peer", "GFLOP/s", "forward ms (x peer)", "peak RSS GB", "rounds"],
+    title:
+      "Train step on the matched workload (B = 2, 4 chunks x 8 frames of 64x64, 64 + 16 tokens a chunk, width 256 / peer 252-260, depth 2, m = 8, text 32)",
+    header: [
+      "threads",
+      "contender",
+      "step ms (median)",
+      "x peer",
+      "GFLOP/s",
+      "forward ms (x peer)",
+      "peak RSS GB",
+      "rounds",
+    ],
     rows,
     notes: [
-      `Started ${started}, ended ${new Date().toISOString()}; 1-minute load average before each child: ${loads.map((l) => l.toFixed(1)).join(" ")} on ${navigator.hardwareConcurrency} cores (shared machine).`,
+      `Started ${started}, ended ${new Date().toISOString()}; 1-minute load average before each child: ${
+        loads.map((l) => l.toFixed(1)).join(" ")
+      } on ${navigator.hardwareConcurrency} cores (shared machine).`,
       `Each process: ${reps} timed steps after 2 warm-up; ${rounds} rounds interleaved; x peer = against the mean of the peer's two widths in the same run.`,
-      `GFLOP/s from our matmul count (${sig(flops / 1e9)} GFLOP a step, forward ${sig(fwdFlops / 1e9)}); the peer's work is within a few % of it.`,
+      `GFLOP/s from our matmul count (${sig(flops / 1e9)} GFLOP a step, forward ${
+        sig(fwdFlops / 1e9)
+      }); the peer's work is within a few % of it.`,
       "Eager wasm is single-threaded: its 2-thread row runs the same program. TF: Adam on every variable, the loss signature (train = false).",
     ],
   }));

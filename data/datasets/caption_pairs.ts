@@ -34,7 +34,10 @@ const CaptionRow = Schema.Struct({ video: TextField, caption: TextField });
 const isJsonLines = (file: string) => /\.(jsonl|ndjson)$/i.test(file);
 
 /** The rows of a JSON-lines file with their 1-based lines; blank lines are skipped. */
-function jsonLines(file: string, content: string): Effect.Effect<{ line: number; value: unknown }[], BadAnnotation> {
+function jsonLines(
+  file: string,
+  content: string,
+): Effect.Effect<{ line: number; value: unknown }[], BadAnnotation> {
   return Effect.gen(function* () {
     const rows: { line: number; value: unknown }[] = [];
     const lines = content.split(/\r?\n/);
@@ -42,7 +45,8 @@ function jsonLines(file: string, content: string): Effect.Effect<{ line: number;
       if (lines[i].trim() === "") continue;
       const value = yield* Effect.try({
         try: () => JSON.parse(lines[i]) as unknown,
-        catch: (e) => new BadAnnotation({ file, line: i + 1, reason: `invalid JSON (${(e as Error).message})` }),
+        catch: (e) =>
+          new BadAnnotation({ file, line: i + 1, reason: `invalid JSON (${(e as Error).message})` }),
       });
       rows.push({ line: i + 1, value });
     }

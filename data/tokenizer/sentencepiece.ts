@@ -45,7 +45,6 @@ export type SentencePieceModel = {
   readonly escapeWhitespaces: boolean;
 };
 
-
 /** Reads a ModelProto; throws `TokenizerError` for a model this reader cannot segment with. */
 export function parseSentencePieceModel(bytes: Uint8Array, source: string): SentencePieceModel {
   let proto: SentencePieceProto;
@@ -54,7 +53,15 @@ export function parseSentencePieceModel(bytes: Uint8Array, source: string): Sent
   } catch (e) {
     throw new TokenizerError({ source, reason: `not a SentencePiece ModelProto (${(e as Error).message})` });
   }
-  const { modelType, byteFallback, unkSurface, names, addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces } = proto;
+  const {
+    modelType,
+    byteFallback,
+    unkSurface,
+    names,
+    addDummyPrefix,
+    removeExtraWhitespaces,
+    escapeWhitespaces,
+  } = proto;
   const [suffix, charsmap] = [proto.treatWhitespaceAsSuffix, proto.precompiledCharsmap];
   const encoder = new TextEncoder();
   const pieces: Piece[] = proto.pieces.map((p) => ({ ...p, key: byteKey(encoder.encode(p.text)) }));

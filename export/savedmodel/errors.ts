@@ -34,7 +34,8 @@ export class ExportSpecError extends Data.TaggedError("ExportSpecError")<{ reado
 }
 
 /** Files could not be written; the partial export was removed. */
-export class ExportWriteError extends Data.TaggedError("ExportWriteError")<{ readonly path: string; readonly reason: string }> {
+export class ExportWriteError
+  extends Data.TaggedError("ExportWriteError")<{ readonly path: string; readonly reason: string }> {
   override get message() {
     return `Cannot write export to ${this.path}: ${this.reason}`;
   }

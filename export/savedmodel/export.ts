@@ -235,7 +235,12 @@ export function exportSavedModel<P>(
       const graph = yield* traceSignature(name, spec.params, spec.signatures[name]);
       const fn = yield* Effect.try({
         try: () =>
-          buildSignatureFunction(graph, { fnName: fnName(name), paramMode, computeDtype, words: spec.signatures[name].words }),
+          buildSignatureFunction(graph, {
+            fnName: fnName(name),
+            paramMode,
+            computeDtype,
+            words: spec.signatures[name].words,
+          }),
         catch: (
           e,
         ) => (e instanceof UnsupportedOpError || e instanceof ExportSpecError

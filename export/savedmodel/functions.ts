@@ -142,8 +142,20 @@ export function buildSignatureFunction(
     // another shape would otherwise be read silently.
     const checked = `${name}/ensure_shape`, node = `${name}/words`;
     taken.add(checked).add(node);
-    heads.push({ name: checked, op: "EnsureShape", inputs: [{ arg: name }], attrs: { T: { type: "uint32" }, shape: { shape: [...a.out.shape] } }, outArgs: [["output", 1]] });
-    heads.push({ name: node, op: "Bitcast", inputs: [{ node: checked, outArg: "output", index: 0, flat: 0 }], attrs: { T: { type: "uint32" }, type: { type: "int32" } }, outArgs: [["output", 1]] });
+    heads.push({
+      name: checked,
+      op: "EnsureShape",
+      inputs: [{ arg: name }],
+      attrs: { T: { type: "uint32" }, shape: { shape: [...a.out.shape] } },
+      outArgs: [["output", 1]],
+    });
+    heads.push({
+      name: node,
+      op: "Bitcast",
+      inputs: [{ node: checked, outArg: "output", index: 0, flat: 0 }],
+      attrs: { T: { type: "uint32" }, type: { type: "int32" } },
+      outArgs: [["output", 1]],
+    });
     return { node, outArg: "output", index: 0, flat: 0 };
   };
   const lowered = lowerGraph(graph, argRef, { computeDtype: opts.computeDtype, taken });
@@ -162,7 +174,13 @@ export function buildSignatureFunction(
     let dtype = dtypeOf(v.dtype, `output '${o.key}'`);
     let ref = lowered.refs.get(o.value)!;
     if (wordsOf(o.key, v.dtype)) {
-      tail.push({ name: `output_${i}/words`, op: "Bitcast", inputs: [ref], attrs: { T: { type: "int32" }, type: { type: "uint32" } }, outArgs: [["output", 1]] });
+      tail.push({
+        name: `output_${i}/words`,
+        op: "Bitcast",
+        inputs: [ref],
+        attrs: { T: { type: "int32" }, type: { type: "uint32" } },
+        outArgs: [["output", 1]],
+      });
       ref = { node: `output_${i}/words`, outArg: "output", index: 0, flat: 0 };
       dtype = "uint32";
     }
@@ -190,7 +208,9 @@ export function buildSignatureFunction(
   const spec = (name: string, id: ValueId): TensorSpec => ({
     name,
     shape: values.get(id)!.shape,
-    dtype: wordsOf(name, values.get(id)!.dtype) ? "uint32" : dtypeOf(values.get(id)!.dtype, `input '${name}'`),
+    dtype: wordsOf(name, values.get(id)!.dtype)
+      ? "uint32"
+      : dtypeOf(values.get(id)!.dtype, `input '${name}'`),
   });
   const inputSpecs = keywordArgs.map(([id, name]) => spec(name, id));
   const argDefs: InputArg[] = [
@@ -218,7 +238,11 @@ export function buildSignatureFunction(
     concrete: {
       name: opts.fnName,
       inputs: inputSpecs,
-      outputs: outputs.map((o, i) => ({ name: o.key, shape: values.get(o.value)!.shape, dtype: outputArgs[i].dtype })),
+      outputs: outputs.map((o, i) => ({
+        name: o.key,
+        shape: values.get(o.value)!.shape,
+        dtype: outputArgs[i].dtype,
+      })),
       boundVariables: bound.map((p) => p.path),
     },
   };

@@ -3,11 +3,16 @@
  * a rule reads its traced inputs and emits ops and constants (lower.ts runs the rules).
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { TraceNode, TracedValue, ValueId } from "../../transforms/trace.ts";
+import type { TracedValue, TraceNode, ValueId } from "../../transforms/trace.ts";
 import type { TfAttr, TfDtype } from "./tf_protos.ts";
 
 /** A TF tensor: output `index` of output arg `outArg` of `node` (flat = position among all outputs), or a function argument. */
-export type TfRef = { readonly node: string; readonly outArg: string; readonly index: number; readonly flat: number } | { readonly arg: string };
+export type TfRef = {
+  readonly node: string;
+  readonly outArg: string;
+  readonly index: number;
+  readonly flat: number;
+} | { readonly arg: string };
 
 export type TfNode = {
   readonly name: string;
@@ -29,7 +34,12 @@ export type LowerCtx = {
   input(i: number): TfRef;
   inputValue(i: number): TracedValue;
   dt(dtype: tf.DataType): TfDtype;
-  op(op: string, inputs: readonly TfRef[], attrs: Record<string, TfAttr>, outArgs?: readonly (readonly [string, number])[]): TfRef[];
+  op(
+    op: string,
+    inputs: readonly TfRef[],
+    attrs: Record<string, TfAttr>,
+    outArgs?: readonly (readonly [string, number])[],
+  ): TfRef[];
   ints(values: readonly number[], shape?: readonly number[]): TfRef;
   scalar(value: number, dtype: tf.DataType): TfRef;
   constant(values: readonly number[], shape: readonly number[], dtype: tf.DataType): TfRef;

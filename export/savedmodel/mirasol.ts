@@ -31,7 +31,10 @@ export const KEY_INPUTS: readonly string[] = ["key"];
 const KEY: ShapeDtype = { shape: [2], dtype: "int32" };
 
 /** The keyword inputs, by name, with their static shapes. */
-export function mirasolInputs(config: MirasolConfig, s: MirasolShapes): Record<"video" | "audio" | "text" | "text_mask" | "loss_mask", ShapeDtype> {
+export function mirasolInputs(
+  config: MirasolConfig,
+  s: MirasolShapes,
+): Record<"video" | "audio" | "text" | "text_mask" | "loss_mask", ShapeDtype> {
   const { frames: N, height: H, width: W } = config.video;
   const { columnsPerFrame: r, melBins } = config.audio;
   const B = s.batch, L = s.textLength;
@@ -44,24 +47,47 @@ export function mirasolInputs(config: MirasolConfig, s: MirasolShapes): Record<"
   };
 }
 
-export type MirasolSignature = "forward" | "loss" | "encode" | "train_loss" | "fold_in" | "split" | "diagnostics";
+export type MirasolSignature =
+  | "forward"
+  | "loss"
+  | "encode"
+  | "train_loss"
+  | "fold_in"
+  | "split"
+  | "diagnostics";
 
-export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Record<MirasolSignature, SignatureSpec<MirasolParams>> {
+export function mirasolSignatures(
+  config: MirasolConfig,
+  s: MirasolShapes,
+): Record<MirasolSignature, SignatureSpec<MirasolParams>> {
   const inputs = mirasolInputs(config, s);
   const opts = { config, train: false } as const;
-  const pick = <K extends keyof typeof inputs>(...keys: K[]) => Object.fromEntries(keys.map((k) => [k, inputs[k]])) as Pick<typeof inputs, K>;
+  const pick = <K extends keyof typeof inputs>(...keys: K[]) =>
+    Object.fromEntries(keys.map((k) => [k, inputs[k]])) as Pick<typeof inputs, K>;
   return {
     forward: {
       inputs: pick("video", "audio", "text", "text_mask"),
       fn: (p, i) => {
-        const out = model.forward(p, { video: i.video, audio: i.audio, text: i.text, textMask: i.text_mask, lossMask: i.text_mask }, opts);
+        const out = model.forward(p, {
+          video: i.video,
+          audio: i.audio,
+          text: i.text,
+          textMask: i.text_mask,
+          lossMask: i.text_mask,
+        }, opts);
         return { logits: out.logits, h: out.h };
       },
     },
     loss: {
       inputs: pick("video", "audio", "text", "text_mask", "loss_mask"),
       fn: (p, i) => {
-        const l = model.loss(p, { video: i.video, audio: i.audio, text: i.text, textMask: i.text_mask, lossMask: i.loss_mask }, opts);
+        const l = model.loss(p, {
+          video: i.video,
+          audio: i.audio,
+          text: i.text,
+          textMask: i.text_mask,
+          lossMask: i.loss_mask,
+        }, opts);
         return { latent: l.latent, reconstruction: l.reconstruction, text: l.text, total: l.total };
       },
     },
@@ -69,7 +95,13 @@ export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Reco
       words: KEY_INPUTS,
       inputs: { ...pick("video", "audio", "text", "text_mask", "loss_mask"), key: KEY },
       fn: (p, i) => {
-        const batch = { video: i.video, audio: i.audio, text: i.text, textMask: i.text_mask, lossMask: i.loss_mask };
+        const batch = {
+          video: i.video,
+          audio: i.audio,
+          text: i.text,
+          textMask: i.text_mask,
+          lossMask: i.loss_mask,
+        };
         const l = model.loss(p, batch, { config, train: true, key: tensorKey(i.key) });
         return { latent: l.latent, reconstruction: l.reconstruction, text: l.text, total: l.total };
       },
@@ -89,7 +121,13 @@ export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Reco
     diagnostics: {
       inputs: pick("video", "audio", "text", "text_mask", "loss_mask"),
       fn: (p, i) => {
-        const batch = { video: i.video, audio: i.audio, text: i.text, textMask: i.text_mask, lossMask: i.loss_mask };
+        const batch = {
+          video: i.video,
+          audio: i.audio,
+          text: i.text,
+          textMask: i.text_mask,
+          lossMask: i.loss_mask,
+        };
         return { ...diagnose(p, batch, { config }) };
       },
     },
@@ -99,7 +137,10 @@ export function mirasolSignatures(config: MirasolConfig, s: MirasolShapes): Reco
         // One placeholder token: the text decoder does not feed h, and its nodes are pruned away.
         const B = s.batch;
         const text = tf.zeros([B, 1], "int32"), ones = tf.ones([B, 1]);
-        return { h: model.forward(p, { video: i.video, audio: i.audio, text, textMask: ones, lossMask: ones }, opts).h };
+        return {
+          h: model.forward(p, { video: i.video, audio: i.audio, text, textMask: ones, lossMask: ones }, opts)
+            .h,
+        };
       },
     },
   };

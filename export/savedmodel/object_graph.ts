@@ -104,7 +104,10 @@ function numbered(spec: ObjectGraphSpec): { nodes: Obj[]; ids: Map<Obj, number> 
   // A tf.function tracks its one concrete function as child `trace_0`, as TensorFlow saves it.
   const functions = Object.keys(spec.functions).sort().map((k) => {
     const f = spec.functions[k];
-    const trace: Obj = { kind: "function", node: { fn: f, positional: f.inputs.length, namedPositional: true } };
+    const trace: Obj = {
+      kind: "function",
+      node: { fn: f, positional: f.inputs.length, namedPositional: true },
+    };
     return [k, { kind: "signed", fn: f, trace }] as [string, Obj];
   });
   const signatures = Object.keys(spec.signatures).map((k) => {
@@ -125,7 +128,11 @@ function numbered(spec: ObjectGraphSpec): { nodes: Obj[]; ids: Map<Obj, number> 
   for (let at = 0; at < queue.length; at++) {
     const o = queue[at];
     nodes.push(o);
-    const children = o.kind === "user" ? o.children : o.kind === "signed" ? [["trace_0", o.trace] as const] : [];
+    const children = o.kind === "user"
+      ? o.children
+      : o.kind === "signed"
+      ? [["trace_0", o.trace] as const]
+      : [];
     for (const [, c] of children) {
       if (!ids.has(c)) {
         ids.set(c, queue.length);
@@ -150,7 +157,10 @@ const specOf = (t: TensorSpec): Structured => ({
  */
 function fullArgSpec(keywords: readonly string[], positional = false): Structured {
   const none: Structured = { kind: "none" };
-  const names = (ks: readonly string[]): Structured => ({ kind: "list", values: ks.map((k) => ({ kind: "string", value: k })) });
+  const names = (ks: readonly string[]): Structured => ({
+    kind: "list",
+    values: ks.map((k) => ({ kind: "string", value: k })),
+  });
   if (positional) {
     return {
       kind: "namedTuple",
@@ -254,7 +264,10 @@ export function savedObjectGraph(spec: ObjectGraphSpec): SavedObjectGraph {
     [...functions.keys()].sort().map((name) => {
       const fn = functions.get(name)!;
       const inputs: Structured = signed.has(name)
-        ? { kind: "tuple", values: [{ kind: "tuple", values: fn.inputs.map(specOf) }, { kind: "dict", fields: {} }] }
+        ? {
+          kind: "tuple",
+          values: [{ kind: "tuple", values: fn.inputs.map(specOf) }, { kind: "dict", fields: {} }],
+        }
         : {
           kind: "tuple",
           values: [{ kind: "tuple", values: [] }, {

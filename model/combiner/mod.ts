@@ -99,7 +99,12 @@ export function step(
 ): { x: tf.Tensor3D; state: CombinerState } {
   switch (s.kind) {
     case "causal_transformer": {
-      const out = causalTransformer.step(p as causalTransformer.CausalTransformerCombinerParams, s.state, ut, t);
+      const out = causalTransformer.step(
+        p as causalTransformer.CausalTransformerCombinerParams,
+        s.state,
+        ut,
+        t,
+      );
       return { x: out.x, state: { kind: s.kind, state: out.state } };
     }
     case "cls": {

@@ -41,7 +41,10 @@ export type TtmState = { readonly memory: tf.Tensor3D };
 
 function ttmConfig(c: MirasolConfig) {
   if (c.combiner.kind !== "ttm") {
-    throw new ConfigError({ action: "init the TTM Combiner", reason: `config.combiner.kind is '${c.combiner.kind}', not 'ttm'` });
+    throw new ConfigError({
+      action: "init the TTM Combiner",
+      reason: `config.combiner.kind is '${c.combiner.kind}', not 'ttm'`,
+    });
   }
   return c.combiner;
 }
@@ -63,7 +66,11 @@ export function init(key: Key, c: MirasolConfig): TtmCombinerParams {
 /** The state before chunk 1: the learned initial memory for each of B samples. */
 export function initState(p: TtmCombinerParams, batch: number): TtmState {
   const [S, D] = p.initial_memory.shape;
-  return { memory: tf.tidy(() => tf.broadcastTo(tf.reshape(p.initial_memory, [1, S, D]), [batch, S, D]) as tf.Tensor3D) };
+  return {
+    memory: tf.tidy(() =>
+      tf.broadcastTo(tf.reshape(p.initial_memory, [1, S, D]), [batch, S, D]) as tf.Tensor3D
+    ),
+  };
 }
 
 /**
@@ -104,7 +111,9 @@ export function applyWithState(
   const [B, T, n, D] = u.shape;
   let state = initState(p, B);
   const xs: tf.Tensor3D[] = [];
-  const keys = opts.key === undefined ? undefined : foldInMany(opts.key, Array.from({ length: T }, (_, t) => t));
+  const keys = opts.key === undefined
+    ? undefined
+    : foldInMany(opts.key, Array.from({ length: T }, (_, t) => t));
   for (let t = 0; t < T; t++) {
     const ut = tf.reshape(tf.slice(u, [0, t, 0, 0], [B, 1, n, D]), [B, n, D]); // [B, n, D]
     const out = step(p, state, ut, t, {

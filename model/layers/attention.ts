@@ -74,7 +74,11 @@ function project(p: dense.DenseParams, x: tf.Tensor): tf.Tensor4D {
   return tf.transpose(dense.apply(p, x), [0, 2, 1, 3]) as tf.Tensor4D; // [B, T, H, Dh] -> [B, H, T, Dh]
 }
 
-type AttendOptions = MaskOptions & { readonly train?: boolean; readonly key?: Key; readonly dropout?: number };
+type AttendOptions = MaskOptions & {
+  readonly train?: boolean;
+  readonly key?: Key;
+  readonly dropout?: number;
+};
 
 /** softmax(q k^T / sqrt(Dh) + bias, masked) v over per-head tensors, then the out projection. */
 function attend(p: AttentionParams, q: tf.Tensor4D, kv: KVCache, opts: AttendOptions): tf.Tensor3D {
@@ -108,7 +112,10 @@ function checkQuery(p: AttentionParams, x: tf.Tensor): [number, number] {
 function checkSelf(p: AttentionParams): void {
   const dim = p.q.w.shape[0], kvDim = p.k.w.shape[0];
   if (dim !== kvDim) {
-    throw new ConfigError({ action: "apply attention to x alone", reason: `the layer has kvDim ${kvDim} != dim ${dim}, so it needs a context` });
+    throw new ConfigError({
+      action: "apply attention to x alone",
+      reason: `the layer has kvDim ${kvDim} != dim ${dim}, so it needs a context`,
+    });
   }
 }
 
@@ -124,7 +131,9 @@ export function apply(p: AttentionParams, x: tf.Tensor, opts: AttentionOptions =
   const source = opts.context ?? x;
   if (opts.context) expectShape(opts.context, [B, "Tk", p.k.w.shape[0]], "attention", "context");
   else checkSelf(p);
-  return tf.tidy(() => attend(p, project(p.q, x), { k: project(p.k, source), v: project(p.v, source) }, opts));
+  return tf.tidy(() =>
+    attend(p, project(p.q, x), { k: project(p.k, source), v: project(p.v, source) }, opts)
+  );
 }
 
 /** Keys and values of a cross-attention source, projected once: context [B, S, Dk] -> [B, H, S, Dh]. */
@@ -134,7 +143,12 @@ export function crossKV(p: AttentionParams, context: tf.Tensor): KVCache {
 }
 
 /** Attention of x [B, Tq, D] over already projected keys/values [B, H, S, Dh] -> [B, Tq, D]. */
-export function applyWithKV(p: AttentionParams, x: tf.Tensor, kv: KVCache, opts: MaskOptions = {}): tf.Tensor3D {
+export function applyWithKV(
+  p: AttentionParams,
+  x: tf.Tensor,
+  kv: KVCache,
+  opts: MaskOptions = {},
+): tf.Tensor3D {
   const [B] = checkQuery(p, x);
   checkCache(p, kv, B, "kv");
   return tf.tidy(() => attend(p, project(p.q, x), kv, opts));

@@ -28,11 +28,20 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 export function init(key: Key, c: DenseConfig): DenseParams {
   const inDims = typeof c.inDim === "number" ? [c.inDim] : [...c.inDim];
   if (inDims.length === 0 || c.outDims.length === 0) {
-    throw new ConfigError({ action: "init dense", reason: `inDim and outDims must name at least one dimension, got [${inDims}] -> [${c.outDims}]` });
+    throw new ConfigError({
+      action: "init dense",
+      reason: `inDim and outDims must name at least one dimension, got [${inDims}] -> [${c.outDims}]`,
+    });
   }
-  requirePositiveInts("init dense", Object.fromEntries([...inDims, ...c.outDims].map((d, i) => [`dimension ${i}`, d])));
+  requirePositiveInts(
+    "init dense",
+    Object.fromEntries([...inDims, ...c.outDims].map((d, i) => [`dimension ${i}`, d])),
+  );
   const k = keysFor(key, ["w"]);
-  const w = xavierUniform(k.w, [...inDims, ...c.outDims], { fanIn: product(inDims), fanOut: product(c.outDims) });
+  const w = xavierUniform(k.w, [...inDims, ...c.outDims], {
+    fanIn: product(inDims),
+    fanOut: product(c.outDims),
+  });
   return c.bias === false ? { w } : { w, b: zeros(c.outDims) };
 }
 

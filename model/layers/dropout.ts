@@ -20,9 +20,16 @@ export type DropoutOptions = {
 /** Returns `x` itself (no copy, nothing random) when !train or rate is 0. */
 export function apply(x: tf.Tensor, opts: DropoutOptions): tf.Tensor {
   const { rate, train, key } = opts;
-  if (!(rate >= 0 && rate <= 1)) throw new ConfigError({ action: "apply dropout", reason: `rate must be in [0, 1], got ${rate}` });
+  if (!(rate >= 0 && rate <= 1)) {
+    throw new ConfigError({ action: "apply dropout", reason: `rate must be in [0, 1], got ${rate}` });
+  }
   if (!train || rate === 0) return x;
-  if (!key) throw new ConfigError({ action: "apply dropout", reason: `train is true with rate ${rate} but no key was given` });
+  if (!key) {
+    throw new ConfigError({
+      action: "apply dropout",
+      reason: `train is true with rate ${rate} but no key was given`,
+    });
+  }
   if (rate === 1) return tf.zerosLike(x);
   return tf.tidy(() => {
     const keep = tf.cast(bernoulli(key, 1 - rate, x.shape), x.dtype); // 1 = kept

@@ -27,7 +27,9 @@ export function init(key: Key, c: EmbeddingConfig): EmbeddingParams {
  * (zeros on some, garbage on others), and checking would mean reading the ids back to the host.
  */
 export function apply(p: EmbeddingParams, ids: tf.Tensor): tf.Tensor {
-  if (ids.dtype !== "int32") throw new DTypeError({ op: "embedding", input: "ids", expected: "int32", got: ids.dtype });
+  if (ids.dtype !== "int32") {
+    throw new DTypeError({ op: "embedding", input: "ids", expected: "int32", got: ids.dtype });
+  }
   const [, D] = p.table.shape;
   return tf.tidy(() => {
     const flat = tf.reshape(ids, [ids.size]); // [N]

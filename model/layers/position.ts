@@ -31,12 +31,23 @@ export function initLearned(key: Key, c: LearnedConfig): LearnedParams {
 export function applyLearned(p: LearnedParams, x: tf.Tensor): tf.Tensor3D {
   const [len, D] = p.table.shape;
   const [, T] = expectShape(x, ["B", "T", D], "learned position embedding", "x");
-  if (T > len) throw new ConfigError({ action: "add learned position embedding", reason: `x has ${T} positions, the table only ${len}` });
+  if (T > len) {
+    throw new ConfigError({
+      action: "add learned position embedding",
+      reason: `x has ${T} positions, the table only ${len}`,
+    });
+  }
   return tf.tidy(() => tf.add(x, tf.slice(p.table, [0, 0], [T, D])) as tf.Tensor3D);
 }
 
 /** Writes the 1D sin-cos of `positions` into columns [col, col + width) of a row-major [n, D] buffer. */
-function writeSinCos(out: Float32Array, D: number, col: number, width: number, positions: ArrayLike<number>): void {
+function writeSinCos(
+  out: Float32Array,
+  D: number,
+  col: number,
+  width: number,
+  positions: ArrayLike<number>,
+): void {
   const half = width / 2;
   for (let r = 0; r < positions.length; r++) {
     for (let i = 0; i < half; i++) {
@@ -50,7 +61,12 @@ function writeSinCos(out: Float32Array, D: number, col: number, width: number, p
 /** Host-side values of `sinusoidal(len, dim)`, row-major [len, dim]. */
 export function sinusoidalValues(len: number, dim: number): Float32Array {
   requirePositiveInts("build sinusoidal position embedding", { len, dim });
-  if (dim % 2 !== 0) throw new ConfigError({ action: "build sinusoidal position embedding", reason: `dim must be even, got ${dim}` });
+  if (dim % 2 !== 0) {
+    throw new ConfigError({
+      action: "build sinusoidal position embedding",
+      reason: `dim must be even, got ${dim}`,
+    });
+  }
   const out = new Float32Array(len * dim);
   writeSinCos(out, dim, 0, dim, Array.from({ length: len }, (_, t) => t));
   return out;
@@ -68,10 +84,18 @@ export function sinusoidal(len: number, dim: number): tf.Tensor2D {
  */
 export function sincos3dValues(centres: readonly (readonly number[])[], dim: number): Float32Array {
   requirePositiveInts("build 3D sin-cos position embedding", { dim });
-  if (dim % 6 !== 0) throw new ConfigError({ action: "build 3D sin-cos position embedding", reason: `dim must be a multiple of 6, got ${dim}` });
+  if (dim % 6 !== 0) {
+    throw new ConfigError({
+      action: "build 3D sin-cos position embedding",
+      reason: `dim must be a multiple of 6, got ${dim}`,
+    });
+  }
   const bad = centres.findIndex((c) => c.length !== 3 || !c.every(Number.isFinite));
   if (bad >= 0) {
-    throw new ConfigError({ action: "build 3D sin-cos position embedding", reason: `centre ${bad} must be 3 finite numbers (t, h, w), got [${centres[bad]}]` });
+    throw new ConfigError({
+      action: "build 3D sin-cos position embedding",
+      reason: `centre ${bad} must be 3 finite numbers (t, h, w), got [${centres[bad]}]`,
+    });
   }
   const third = dim / 3;
   const out = new Float32Array(centres.length * dim);

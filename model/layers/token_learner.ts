@@ -50,7 +50,11 @@ export function init(key: Key, c: TokenLearnerConfig): TokenLearnerParams {
 }
 
 /** The selection weights: [B, N, D] -> [B, S, N], softmax over N (each row sums to 1). */
-export function selectionWeights(p: TokenLearnerParams, x: tf.Tensor, opts: TokenLearnerOptions = {}): tf.Tensor3D {
+export function selectionWeights(
+  p: TokenLearnerParams,
+  x: tf.Tensor,
+  opts: TokenLearnerOptions = {},
+): tf.Tensor3D {
   expectShape(x, ["B", "N", p.ln.scale.shape[0]], "token_learner", "x");
   return tf.tidy(() => {
     const logits = mlp.apply(p.mlp, layerNorm.apply(p.ln, x), { ...opts, gelu: "tanh" }); // [B, N, S]

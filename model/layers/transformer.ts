@@ -47,7 +47,10 @@ export type BlockParams = {
 };
 
 export type StackConfig = { readonly depth: number; readonly block: BlockConfig };
-export type StackParams = { readonly blocks: readonly BlockParams[]; readonly ln_final: layerNorm.LayerNormParams };
+export type StackParams = {
+  readonly blocks: readonly BlockParams[];
+  readonly ln_final: layerNorm.LayerNormParams;
+};
 
 export type BlockOptions = {
   /** self-attention mask, broadcastable to [B, H, T, T] (e.g. chunkCausalMask) */
@@ -71,7 +74,13 @@ export type CachedOptions = {
 };
 
 export function initBlock(key: Key, c: BlockConfig): BlockParams {
-  requirePositiveInts("init transformer block", { dim: c.dim, heads: c.heads, headDim: c.headDim, mlpHidden: c.mlpHidden, contextDim: c.contextDim });
+  requirePositiveInts("init transformer block", {
+    dim: c.dim,
+    heads: c.heads,
+    headDim: c.headDim,
+    mlpHidden: c.mlpHidden,
+    contextDim: c.contextDim,
+  });
   if (c.contextDim !== undefined && !c.cross) {
     throw new ConfigError({ action: "init transformer block", reason: "contextDim is set but cross is not" });
   }
@@ -93,10 +102,16 @@ export function initBlock(key: Key, c: BlockConfig): BlockParams {
 
 function checkCross(p: BlockParams, hasContext: boolean, what: string): void {
   if (p.cross && !hasContext) {
-    throw new ConfigError({ action: "apply transformer block", reason: `the block has cross-attention but no ${what} was given` });
+    throw new ConfigError({
+      action: "apply transformer block",
+      reason: `the block has cross-attention but no ${what} was given`,
+    });
   }
   if (!p.cross && hasContext) {
-    throw new ConfigError({ action: "apply transformer block", reason: `a ${what} was given but the block has no cross-attention` });
+    throw new ConfigError({
+      action: "apply transformer block",
+      reason: `a ${what} was given but the block has no cross-attention`,
+    });
   }
 }
 
@@ -112,10 +127,16 @@ export function applyBlock(p: BlockParams, x: tf.Tensor, opts: BlockOptions = {}
     let h: tf.Tensor = x;
     h = tf.add(h, drop(attention.apply(p.attn, layerNorm.apply(p.ln1, h), { mask: opts.mask }), k?.attn));
     if (p.cross && p.ln_cross) {
-      const y = attention.apply(p.cross, layerNorm.apply(p.ln_cross, h), { context: opts.context, mask: opts.contextMask });
+      const y = attention.apply(p.cross, layerNorm.apply(p.ln_cross, h), {
+        context: opts.context,
+        mask: opts.contextMask,
+      });
       h = tf.add(h, drop(y, k?.cross));
     }
-    return tf.add(h, mlp.apply(p.mlp, layerNorm.apply(p.ln2, h), { train, key: k?.mlp, dropout: rate })) as tf.Tensor3D;
+    return tf.add(
+      h,
+      mlp.apply(p.mlp, layerNorm.apply(p.ln2, h), { train, key: k?.mlp, dropout: rate }),
+    ) as tf.Tensor3D;
   });
 }
 
@@ -135,7 +156,12 @@ export function applyBlockCached(
     const self = attention.applyCached(p.attn, layerNorm.apply(p.ln1, x), cache, { mask: opts.mask });
     let h: tf.Tensor = tf.add(x, self.y);
     if (p.cross && p.ln_cross && opts.crossKV) {
-      h = tf.add(h, attention.applyWithKV(p.cross, layerNorm.apply(p.ln_cross, h), opts.crossKV, { mask: opts.contextMask }));
+      h = tf.add(
+        h,
+        attention.applyWithKV(p.cross, layerNorm.apply(p.ln_cross, h), opts.crossKV, {
+          mask: opts.contextMask,
+        }),
+      );
     }
     const y = tf.add(h, mlp.apply(p.mlp, layerNorm.apply(p.ln2, h))) as tf.Tensor3D;
     return { y, cache: self.cache };
@@ -144,7 +170,10 @@ export function applyBlockCached(
 
 export function initStack(key: Key, c: StackConfig): StackParams {
   if (!Number.isInteger(c.depth) || c.depth < 0) {
-    throw new ConfigError({ action: "init transformer stack", reason: `depth must be a non-negative integer, got ${c.depth}` });
+    throw new ConfigError({
+      action: "init transformer stack",
+      reason: `depth must be a non-negative integer, got ${c.depth}`,
+    });
   }
   const k = keysFor(key, ["blocks", "ln_final"]);
   return {
@@ -169,7 +198,12 @@ export function applyStack(p: StackParams, x: tf.Tensor, opts: BlockOptions = {}
 /** Cross-attention keys/values of every block, projected once from context [B, S, Dk]. */
 export function stackCrossKV(p: StackParams, context: tf.Tensor): attention.KVCache[] {
   return p.blocks.map((b, i) => {
-    if (!b.cross) throw new ConfigError({ action: "project cross keys/values", reason: `block ${i} has no cross-attention` });
+    if (!b.cross) {
+      throw new ConfigError({
+        action: "project cross keys/values",
+        reason: `block ${i} has no cross-attention`,
+      });
+    }
     return attention.crossKV(b.cross, context);
   });
 }
@@ -192,21 +226,35 @@ export function applyStackCached(
   p: StackParams,
   x: tf.Tensor,
   caches: readonly (attention.KVCache | null)[] | null,
-  opts: { readonly mask?: tf.Tensor; readonly crossKV?: readonly attention.KVCache[]; readonly contextMask?: tf.Tensor } = {},
+  opts: {
+    readonly mask?: tf.Tensor;
+    readonly crossKV?: readonly attention.KVCache[];
+    readonly contextMask?: tf.Tensor;
+  } = {},
 ): { y: tf.Tensor3D; caches: attention.KVCache[] } {
   expectShape(x, ["B", "Tn", p.ln_final.scale.shape[0]], "transformer stack", "x");
   const depth = p.blocks.length;
   if (caches && caches.length !== 0 && caches.length !== depth) {
-    throw new ConfigError({ action: "apply transformer stack", reason: `expected ${depth} caches (one per block), got ${caches.length}` });
+    throw new ConfigError({
+      action: "apply transformer stack",
+      reason: `expected ${depth} caches (one per block), got ${caches.length}`,
+    });
   }
   if (opts.crossKV && opts.crossKV.length !== depth) {
-    throw new ConfigError({ action: "apply transformer stack", reason: `expected ${depth} crossKV entries (one per block), got ${opts.crossKV.length}` });
+    throw new ConfigError({
+      action: "apply transformer stack",
+      reason: `expected ${depth} crossKV entries (one per block), got ${opts.crossKV.length}`,
+    });
   }
   return tf.tidy(() => {
     let h: tf.Tensor = x;
     const next: attention.KVCache[] = [];
     p.blocks.forEach((b, i) => {
-      const out = applyBlockCached(b, h, caches?.[i] ?? null, { mask: opts.mask, crossKV: opts.crossKV?.[i], contextMask: opts.contextMask });
+      const out = applyBlockCached(b, h, caches?.[i] ?? null, {
+        mask: opts.mask,
+        crossKV: opts.crossKV?.[i],
+        contextMask: opts.contextMask,
+      });
       h = out.y;
       next.push(out.cache);
     });

@@ -51,7 +51,9 @@ Deno.test("(d) is balanced on the eval set: yes and no each 45-55%, asked about 
 
 Deno.test("majorityBaseline() picks the most frequent answer per type (ties: first in sort order) and scores it", () => {
   const answerArb = fc.constantFrom("red", "blue", "green", "yes", "no");
-  const qaArb = fc.record({ type: fc.constantFrom(...QUESTION_TYPES), answer: answerArb }).map((r): QAPair => ({
+  const qaArb = fc.record({ type: fc.constantFrom(...QUESTION_TYPES), answer: answerArb }).map((
+    r,
+  ): QAPair => ({
     clipId: "x",
     question: "q",
     ...r,
@@ -79,7 +81,10 @@ Deno.test("the task's baselines are the information-free rates: 1/6-ish for colo
   const b = avqaBaseline(AVQA_TASK, 4000);
   assert.ok(b.first_colour.accuracy > 0.1 && b.first_colour.accuracy < 0.25, JSON.stringify(b.first_colour));
   assert.ok(b.pitch.accuracy > 0.18 && b.pitch.accuracy < 0.33, JSON.stringify(b.pitch));
-  assert.ok(b.colour_at_tone.accuracy > 0.1 && b.colour_at_tone.accuracy < 0.25, JSON.stringify(b.colour_at_tone));
+  assert.ok(
+    b.colour_at_tone.accuracy > 0.1 && b.colour_at_tone.accuracy < 0.25,
+    JSON.stringify(b.colour_at_tone),
+  );
   assert.ok(b.turned_before_tone.accuracy > 0.44 && b.turned_before_tone.accuracy < 0.56);
 });
 
@@ -94,9 +99,17 @@ Deno.test("avqaTokenizer() round-trips every question and answer, and every exam
         assert.ok(!tok.encode(qa.question).includes(2), `UNK in ${qa.question}`);
         const t = qaTokens(tok, qa);
         const prompt = promptTokens(tok, qa.question);
-        assert.deepEqual([...t.text.subarray(0, prompt.length)], [...prompt], "the prompt is not the example's prefix");
+        assert.deepEqual(
+          [...t.text.subarray(0, prompt.length)],
+          [...prompt],
+          "the prompt is not the example's prefix",
+        );
         const scored = [...t.text].filter((_, i) => t.lossMask[i] === 1);
-        assert.deepEqual(scored, [...tok.encode(qa.answer), tok.special.eos], "the scored tokens are not answer + EOS");
+        assert.deepEqual(
+          scored,
+          [...tok.encode(qa.answer), tok.special.eos],
+          "the scored tokens are not answer + EOS",
+        );
       }
     }),
     { numRuns: 200, seed: 3 },
@@ -143,7 +156,9 @@ Deno.test("the clip cache returns what the decoder returns, and reads it back wi
 });
 
 Deno.test("clipMedia() zeroes exactly the ablated modality", () => {
-  const both = clipMedia(pool, [1, 2]), video = clipMedia(pool, [1, 2], "video"), audio = clipMedia(pool, [1, 2], "audio");
+  const both = clipMedia(pool, [1, 2]),
+    video = clipMedia(pool, [1, 2], "video"),
+    audio = clipMedia(pool, [1, 2], "audio");
   assert.deepEqual(video.video, both.video);
   assert.ok(video.audio.every((v) => v === 0) && both.audio.some((v) => v !== 0));
   assert.deepEqual(audio.audio, both.audio);
@@ -154,12 +169,20 @@ Deno.test("trainBatches() gives the same batch for the same (seed, step), one qu
   const batches = trainBatches(pool, { seed: 3, batchSize: 4, tokenizer: tok, task: smallTask });
   const a = batches(5), b = trainBatches(pool, { seed: 3, batchSize: 4, tokenizer: tok, task: smallTask })(5);
   assert.deepEqual(a, b);
-  assert.deepEqual([...a.ids].sort(), pool.scenes.map((s) => s.id).sort(), "a 4-clip pool is one epoch per batch");
+  assert.deepEqual(
+    [...a.ids].sort(),
+    pool.scenes.map((s) => s.id).sort(),
+    "a 4-clip pool is one epoch per batch",
+  );
   for (let r = 0; r < 4; r++) {
     const c = pool.scenes.findIndex((s) => s.id === a.ids[r]);
     const text = a.text.subarray(r * 16, (r + 1) * 16);
     const answer = tok.decode(text.filter((_, i) => a.lossMask[r * 16 + i] === 1));
-    assert.ok(pool.questions[c].some((q) => q.answer === answer && tok.decode(text).startsWith(tok.decode(tok.encode(q.question)))));
+    assert.ok(
+      pool.questions[c].some((q) =>
+        q.answer === answer && tok.decode(text).startsWith(tok.decode(tok.encode(q.question)))
+      ),
+    );
   }
 });
 
@@ -210,7 +233,9 @@ Deno.test("answerClips(): each question is answered from its own clip, however m
   assert.equal(together.length, 16);
   together.forEach((g, r) => {
     assert.deepEqual(g.tokens, alone[r].tokens);
-    g.logProbs.forEach((lp, i) => assert.ok(Math.abs(lp - alone[r].logProbs[i]) < 1e-4, `row ${r}: ${lp} vs ${alone[r].logProbs[i]}`));
+    g.logProbs.forEach((lp, i) =>
+      assert.ok(Math.abs(lp - alone[r].logProbs[i]) < 1e-4, `row ${r}: ${lp} vs ${alone[r].logProbs[i]}`)
+    );
   });
   const firstOfType = (t: number) => together.filter((_, r) => r % 4 === t).map((g) => g.logProbs[0]);
   assert.ok(

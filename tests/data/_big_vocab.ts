@@ -67,11 +67,17 @@ export function sentencePieceModel(
   trainer: { readonly modelType?: number; readonly byteFallback?: boolean } = {},
   charsmap?: Uint8Array,
 ): Uint8Array {
-  return toBinary(ModelProtoSchema, create(ModelProtoSchema, {
-    pieces: pieces.map(([piece, score, type]) => ({ piece, score, type })),
-    trainerSpec: { modelType: trainer.modelType ?? 2, ...(trainer.byteFallback ? { byteFallback: true } : {}) },
-    ...(charsmap ? { normalizerSpec: { precompiledCharsmap: charsmap } } : {}),
-  }));
+  return toBinary(
+    ModelProtoSchema,
+    create(ModelProtoSchema, {
+      pieces: pieces.map(([piece, score, type]) => ({ piece, score, type })),
+      trainerSpec: {
+        modelType: trainer.modelType ?? 2,
+        ...(trainer.byteFallback ? { byteFallback: true } : {}),
+      },
+      ...(charsmap ? { normalizerSpec: { precompiledCharsmap: charsmap } } : {}),
+    }),
+  );
 }
 
 /** A SentencePiece BPE ModelProto with `size` pieces (<unk>, <s>, </s>, then merged pieces). */

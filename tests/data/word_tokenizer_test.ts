@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { splitWords, vocabularyOf, wordTokenizer } from "../../data/tokenizer/word.ts";
-import { SYNTHETIC_DEFAULTS, syntheticQuestions, syntheticScene, syntheticVocabulary } from "../../data/synthetic.ts";
+import {
+  SYNTHETIC_DEFAULTS,
+  syntheticQuestions,
+  syntheticScene,
+  syntheticVocabulary,
+} from "../../data/synthetic.ts";
 import { qaText } from "../../data/examples.ts";
 
 Deno.test("wordTokenizer() encodes words and marks by a sorted vocabulary, unknown words as UNK", () => {
@@ -17,10 +22,13 @@ Deno.test("wordTokenizer() encodes words and marks by a sorted vocabulary, unkno
 Deno.test("wordTokenizer() round-trips any text made of its vocabulary, up to case and spacing", () => {
   const vocab = ["a", "b", "cd", "?", ",", "ef"];
   const tok = wordTokenizer(vocab);
-  fc.assert(fc.property(fc.array(fc.constantFrom(...vocab), { minLength: 1, maxLength: 12 }), (ws) => {
-    const text = ws.join(" ");
-    assert.deepEqual(splitWords(tok.decode(tok.encode(text))), splitWords(text));
-  }), { numRuns: 300, seed: 9 });
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...vocab), { minLength: 1, maxLength: 12 }), (ws) => {
+      const text = ws.join(" ");
+      assert.deepEqual(splitWords(tok.decode(tok.encode(text))), splitWords(text));
+    }),
+    { numRuns: 300, seed: 9 },
+  );
 });
 
 Deno.test("syntheticVocabulary() covers every question and answer the synthetic task can ask", () => {

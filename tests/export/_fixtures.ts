@@ -37,7 +37,10 @@ export function lmParams(seed: number): LmParams {
   const { D, H, Dh, V, F } = LM;
   let s = seed;
   const n = (shape: number[], std: number) => tf.mul(tf.randomNormal(shape, 0, 1, "float32", s++), std);
-  const lin = (inShape: number[], out: number[]) => ({ w: n([...inShape, ...out], 1 / Math.sqrt(inShape[0])), b: n(out, 0.1) });
+  const lin = (inShape: number[], out: number[]) => ({
+    w: n([...inShape, ...out], 1 / Math.sqrt(inShape[0])),
+    b: n(out, 0.1),
+  });
   return {
     embed: n([V, D], 1),
     block: {
@@ -88,7 +91,11 @@ export function lmForward(p: LmParams, tokens: tf.Tensor): { logits: tf.Tensor; 
 }
 
 /** Mean cross-entropy of int labels, plus a small L2 term: {ce, l2, total}. */
-export function lmLoss(p: LmParams, tokens: tf.Tensor, labels: tf.Tensor): { ce: tf.Tensor; l2: tf.Tensor; total: tf.Tensor } {
+export function lmLoss(
+  p: LmParams,
+  tokens: tf.Tensor,
+  labels: tf.Tensor,
+): { ce: tf.Tensor; l2: tf.Tensor; total: tf.Tensor } {
   const { logits } = lmForward(p, tokens);
   const logp = tf.logSoftmax(logits); // [B, L, V]
   const ce = tf.neg(tf.mean(tf.sum(tf.mul(logp, tf.oneHot(labels, LM.V)), -1)));
@@ -98,6 +105,7 @@ export function lmLoss(p: LmParams, tokens: tf.Tensor, labels: tf.Tensor): { ce:
 
 export function lmBatch(seed: number): { tokens: tf.Tensor; labels: tf.Tensor } {
   const { B, L, V } = LM;
-  const ids = (k: number) => tf.tensor2d(Array.from({ length: B * L }, (_, i) => (i * 7 + k * 3 + seed) % V), [B, L], "int32");
+  const ids = (k: number) =>
+    tf.tensor2d(Array.from({ length: B * L }, (_, i) => (i * 7 + k * 3 + seed) % V), [B, L], "int32");
   return { tokens: ids(1), labels: ids(2) };
 }

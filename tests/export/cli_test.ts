@@ -25,21 +25,50 @@ const USAGE_ERRORS: [string, string[], RegExp][] = [
   ["--batch 0", [...base, "--batch", "0"], /--batch must be a positive integer, got '0'/],
   ["--text-length=0", [...base, "--text-length=0"], /--text-length must be a positive integer/],
   ["an unknown flag", [...base, "--bogus"], /Unknown option '--bogus'/],
-  ["--params inputs with a checkpoint", [...base, "--params", "inputs", "--checkpoint", `${dir}/none`], /--checkpoint cannot be used with --params inputs/],
-  ["a missing --checkpoint", [...base, "--checkpoint", `${dir}/none`], /--checkpoint '.*none' is not a checkpoint folder \(not found\)/],
-  ["an unknown preset", ["--config", "huge", "--out", `${dir}/out`], /--config must name one of .* or a \.json file, got 'huge'/],
-  ["a config file with a misspelt key", ["--config", badJson, "--out", `${dir}/out`], /widht is not a config field \(did you mean 'width'\?\)/],
-  ["--frames that the chunks do not divide", [...base, "--frames", "7"], /video\.chunks = 2 must divide video\.frames = 7/],
-  ["--format onnx", [...base, "--format", "onnx"], /--format must be one of savedmodel, graphmodel, got 'onnx'/],
+  [
+    "--params inputs with a checkpoint",
+    [...base, "--params", "inputs", "--checkpoint", `${dir}/none`],
+    /--checkpoint cannot be used with --params inputs/,
+  ],
+  [
+    "a missing --checkpoint",
+    [...base, "--checkpoint", `${dir}/none`],
+    /--checkpoint '.*none' is not a checkpoint folder \(not found\)/,
+  ],
+  [
+    "an unknown preset",
+    ["--config", "huge", "--out", `${dir}/out`],
+    /--config must name one of .* or a \.json file, got 'huge'/,
+  ],
+  [
+    "a config file with a misspelt key",
+    ["--config", badJson, "--out", `${dir}/out`],
+    /widht is not a config field \(did you mean 'width'\?\)/,
+  ],
+  [
+    "--frames that the chunks do not divide",
+    [...base, "--frames", "7"],
+    /video\.chunks = 2 must divide video\.frames = 7/,
+  ],
+  [
+    "--format onnx",
+    [...base, "--format", "onnx"],
+    /--format must be one of savedmodel, graphmodel, got 'onnx'/,
+  ],
 ];
 for (const [what, args, message] of USAGE_ERRORS) {
   Deno.test(`parseExportArgs refuses ${what} with an ExportSpecError saying so`, () => {
-    assert.throws(() => parseExportArgs(args), (e: unknown) => e instanceof ExportSpecError && message.test(e.message));
+    assert.throws(
+      () => parseExportArgs(args),
+      (e: unknown) => e instanceof ExportSpecError && message.test(e.message),
+    );
   });
 }
 
 Deno.test("the export CLI prints a usage error as one line without a stack trace and exits 2", async () => {
-  for (const args of [[...base, "--batch", "0"], [...base, "--checkpoint", `${dir}/none`], [...base, "--bogus"]]) {
+  for (
+    const args of [[...base, "--batch", "0"], [...base, "--checkpoint", `${dir}/none`], [...base, "--bogus"]]
+  ) {
     const r = await run(args);
     assert.equal(r.code, 2, r.stderr);
     const lines = r.stderr.trim().split("\n");

@@ -29,7 +29,9 @@ Deno.test("an export refuses an existing folder unless overwrite, and a failed e
   const refused = await Effect.runPromiseExit(writeAtomically(`${root}/out`, false, fill("v1")));
   assert.ok(Exit.isFailure(refused));
   assert.match(String(refused.cause), /already exists \(pass overwrite: true/);
-  const failed = await Effect.runPromiseExit(writeAtomically(`${root}/out`, true, () => Promise.reject(new Error("disk full"))));
+  const failed = await Effect.runPromiseExit(
+    writeAtomically(`${root}/out`, true, () => Promise.reject(new Error("disk full"))),
+  );
   assert.ok(Exit.isFailure(failed));
   assert.match(String(failed.cause), /disk full/);
   assert.deepEqual(names(root), ["out"], "a temp folder was left");
@@ -43,7 +45,11 @@ Deno.test("an export SIGKILLed at random moments leaves the last complete export
   const root = await Deno.makeTempDir(), out = `${root}/out`;
   const CHILD = new URL("./export_writer_child.ts", import.meta.url).pathname;
   const run = (version: number) =>
-    new Deno.Command(Deno.execPath(), { args: ["run", "-A", CHILD, out, String(version)], stdout: "piped", stderr: "null" }).spawn();
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CHILD, out, String(version)],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
   await run(0).status;
   let rng = 16; // fixed seed: delays of 0-120 ms
   const next = () => (rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

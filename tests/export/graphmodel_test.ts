@@ -26,9 +26,16 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 }
 
 Deno.test("loadGraphModel runs the exported transformer from memory and matches eager to 1e-5", async () => {
-  const graph = trace((p, x) => fn(p as LmParams, x as Record<string, tf.Tensor>), treeShapes(params), inputs);
+  const graph = trace(
+    (p, x) => fn(p as LmParams, x as Record<string, tf.Tensor>),
+    treeShapes(params),
+    inputs,
+  );
   const flat = treeFlatten(params);
-  const { modelJSON, weightData } = graphModelArtifacts(graph, flat.paths.map((path, i) => ({ path, value: flat.leaves[i] })));
+  const { modelJSON, weightData } = graphModelArtifacts(
+    graph,
+    flat.paths.map((path, i) => ({ path, value: flat.leaves[i] })),
+  );
   const m = await loadGraphModel(tf.io.fromMemory({
     modelTopology: modelJSON.modelTopology as tf.io.ModelArtifacts["modelTopology"],
     weightSpecs: (modelJSON.weightsManifest as { weights: tf.io.WeightsManifestEntry[] }[])[0].weights,
@@ -39,17 +46,24 @@ Deno.test("loadGraphModel runs the exported transformer from memory and matches 
   const [logits, h] = m.execute({ tokens }, ["logits", "h"]) as tf.Tensor[];
   const eager = lmForward(params, tokens);
   assert.deepEqual(logits.shape, eager.logits.shape);
-  assert.ok(maxAbsDiff(logits, eager.logits) <= 1e-5 * Math.max(1, tf.max(tf.abs(eager.logits)).dataSync()[0]));
+  assert.ok(
+    maxAbsDiff(logits, eager.logits) <= 1e-5 * Math.max(1, tf.max(tf.abs(eager.logits)).dataSync()[0]),
+  );
   assert.ok(maxAbsDiff(h, eager.h) <= 1e-5 * Math.max(1, tf.max(tf.abs(eager.h)).dataSync()[0]));
 });
 
 Deno.test("exportGraphModel writes model.json + one shard that loadGraphModel loads from disk", async () => {
   const report = await Effect.runPromise(exportGraphModel({ params, fn, inputs }, `${work}/gm`));
-  assert.deepEqual([...Deno.readDirSync(`${work}/gm`)].map((e) => e.name).sort(), ["group1-shard1of1.bin", "model.json"]);
+  assert.deepEqual([...Deno.readDirSync(`${work}/gm`)].map((e) => e.name).sort(), [
+    "group1-shard1of1.bin",
+    "model.json",
+  ]);
   const json = JSON.parse(await Deno.readTextFile(`${work}/gm/model.json`));
   assert.equal(json.format, "graph-model");
   const ops = new Set(json.modelTopology.node.map((n: { op: string }) => n.op));
-  for (const op of ["Placeholder", "Const", "BatchMatMulV2", "Erf", "Softmax", "GatherV2", "Mul"]) assert.ok(ops.has(op), `no ${op} node`);
+  for (const op of ["Placeholder", "Const", "BatchMatMulV2", "Erf", "Softmax", "GatherV2", "Mul"]) {
+    assert.ok(ops.has(op), `no ${op} node`);
+  }
   assert.ok(!ops.has("Multiply") && !ops.has("BatchMatMul"), "tfjs kernel names leaked into the graph");
   const m = await loadGraphModel(graphModelFromDir(`${work}/gm`));
   const out = m.execute({ tokens }, ["logits"]) as tf.Tensor;
@@ -59,7 +73,13 @@ Deno.test("exportGraphModel writes model.json + one shard that loadGraphModel lo
 });
 
 Deno.test("a graph model needs weights: {shape, dtype} params are refused with the param's path", async () => {
-  const res = await Effect.runPromise(Effect.result(exportGraphModel({ params: { w: f32(2, 2) } as unknown as { w: tf.Tensor }, fn: (p, i) => tf.matMul(i.x, p.w), inputs: { x: f32(1, 2) } }, `${work}/none`)));
+  const res = await Effect.runPromise(
+    Effect.result(exportGraphModel({
+      params: { w: f32(2, 2) } as unknown as { w: tf.Tensor },
+      fn: (p, i) => tf.matMul(i.x, p.w),
+      inputs: { x: f32(1, 2) },
+    }, `${work}/none`)),
+  );
   assert.equal(res._tag, "Failure");
   assert.match((res as { failure: Error }).failure.message, /param 'w' has no tensor value/);
 });

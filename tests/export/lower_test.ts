@@ -14,7 +14,12 @@ import { f32 } from "./_fixtures.ts";
 
 await setBackend("wasm");
 
-function lower(f: (p: { w: tf.Tensor }, x: tf.Tensor) => tf.Tensor, w: number[], x: number[], computeDtype: "float32" | "bfloat16" = "float32") {
+function lower(
+  f: (p: { w: tf.Tensor }, x: tf.Tensor) => tf.Tensor,
+  w: number[],
+  x: number[],
+  computeDtype: "float32" | "bfloat16" = "float32",
+) {
   const g = trace(f, { w: f32(...w) }, f32(...x));
   return lowerGraph(g, (a) => ({ arg: a.arg === 0 ? `w` : "x" }), { computeDtype }).nodes;
 }
@@ -36,14 +41,18 @@ Deno.test("Multiply becomes Mul, Add becomes AddV2, and a scalar operand becomes
   assert.equal(byOp(nodes, "Mul").length, 1);
   assert.equal(byOp(nodes, "AddV2").length, 1);
   assert.equal(byOp(nodes, "Multiply").length + byOp(nodes, "Add").length, 0);
-  const two = byOp(nodes, "Const")[0].attrs.value as { tensor: { shape: readonly number[]; content: Uint8Array } };
+  const two = byOp(nodes, "Const")[0].attrs.value as {
+    tensor: { shape: readonly number[]; content: Uint8Array };
+  };
   assert.deepEqual(two.tensor.shape, []);
   assert.deepEqual(Array.from(new Float32Array(two.tensor.content.slice().buffer)), [2]);
 });
 
 Deno.test("shapes, permutations and reduction axes become int32 Const inputs", () => {
   const nodes = lower((_p, x) => tf.sum(tf.transpose(tf.reshape(x, [4, 2]), [1, 0]), 1, true), [1], [2, 4]);
-  const [reshape] = byOp(nodes, "Reshape"), [transpose] = byOp(nodes, "Transpose"), [sum] = byOp(nodes, "Sum");
+  const [reshape] = byOp(nodes, "Reshape"),
+    [transpose] = byOp(nodes, "Transpose"),
+    [sum] = byOp(nodes, "Sum");
   assert.deepEqual(constValues(nodes, reshape.inputs[1] as { node: string }), [4, 2]);
   assert.deepEqual(constValues(nodes, transpose.inputs[1] as { node: string }), [1, 0]);
   assert.deepEqual(constValues(nodes, sum.inputs[1] as { node: string }), [1]);
@@ -52,7 +61,11 @@ Deno.test("shapes, permutations and reduction axes become int32 Const inputs", (
 });
 
 Deno.test("exact GELU lowers to Erf, and slices carry their begin/size as Consts", () => {
-  const nodes = lower((_p, x) => tf.slice(tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))), [0, 1], [2, 2]), [1], [2, 4]);
+  const nodes = lower(
+    (_p, x) => tf.slice(tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))), [0, 1], [2, 2]),
+    [1],
+    [2, 4],
+  );
   assert.equal(byOp(nodes, "Erf").length, 1);
   const [slice] = byOp(nodes, "Slice");
   assert.deepEqual(constValues(nodes, slice.inputs[1] as { node: string }), [0, 1]);
@@ -75,7 +88,9 @@ Deno.test("toBfloat16 rounds to nearest even and keeps NaN a NaN", () => {
 });
 
 Deno.test("a kernel with no TensorFlow mapping is an error naming the op, the layer and the source line", () => {
-  const g = trace((p: { blk: { alpha: tf.Tensor } }, x: tf.Tensor) => tf.prelu(x, p.blk.alpha), { blk: { alpha: f32(4) } }, f32(2, 4));
+  const g = trace((p: { blk: { alpha: tf.Tensor } }, x: tf.Tensor) => tf.prelu(x, p.blk.alpha), {
+    blk: { alpha: f32(4) },
+  }, f32(2, 4));
   try {
     lowerGraph(g, (a) => ({ arg: `a${a.arg}` }));
     assert.fail("expected UnsupportedOpError");
@@ -84,7 +99,10 @@ Deno.test("a kernel with no TensorFlow mapping is an error naming the op, the la
     assert.equal(e.op, "Prelu");
     assert.equal(e.layer, "blk");
     assert.match(e.source, /tests\/export\/lower_test\.ts:\d+/);
-    assert.match(e.message, /^Cannot export Prelu at blk \(tests\/export\/lower_test\.ts:\d+\): no TensorFlow op mapping/);
+    assert.match(
+      e.message,
+      /^Cannot export Prelu at blk \(tests\/export\/lower_test\.ts:\d+\): no TensorFlow op mapping/,
+    );
   }
 });
 
@@ -97,7 +115,10 @@ Deno.test("a dtype TensorFlow export lacks is an error naming the op", async () 
   }, `${dir}/out`)));
   await Deno.remove(dir, { recursive: true });
   assert.equal(res._tag, "Failure");
-  assert.match((res as { failure: Error }).failure.message, /Cannot export Add .*dtype complex64 has no TensorFlow export/);
+  assert.match(
+    (res as { failure: Error }).failure.message,
+    /Cannot export Add .*dtype complex64 has no TensorFlow export/,
+  );
 });
 
 Deno.test("a failed export leaves no folder behind", async () => {

@@ -93,7 +93,15 @@ const reports = await runTfChecks(prepared.map((p) => p.check), work);
 for (const [i, p] of prepared.entries()) {
   const r = reports[i];
   Deno.test(`${p.name}: exported serving, loss and train-mode signatures load in TensorFlow`, () => {
-    assert.deepEqual(p.exportSignatures, ["diagnostics", "encode", "fold_in", "forward", "loss", "split", "train_loss"]);
+    assert.deepEqual(p.exportSignatures, [
+      "diagnostics",
+      "encode",
+      "fold_in",
+      "forward",
+      "loss",
+      "split",
+      "train_loss",
+    ]);
     assert.equal(Object.keys(r.params).length, p.paths.length);
     assert.deepEqual(r.output_keys.loss, ["latent", "reconstruction", "text", "total"]);
   });
@@ -155,7 +163,16 @@ for (const [i, p] of prepared.entries()) {
       assert.ok(maxOf(r.tflite.errors) <= 1e-4, JSON.stringify(r.tflite));
     });
     Deno.test(`${p.name}: re-saved by TensorFlow it keeps its signatures and outputs`, () => {
-      assert.deepEqual(r.resave.signatures, ["diagnostics", "encode", "fold_in", "forward", "loss", "serving_default", "split", "train_loss"]);
+      assert.deepEqual(r.resave.signatures, [
+        "diagnostics",
+        "encode",
+        "fold_in",
+        "forward",
+        "loss",
+        "serving_default",
+        "split",
+        "train_loss",
+      ]);
       for (const sig of ["forward", "loss", "encode"]) assert.ok(maxOf(r.resave.errors[sig]) <= 1e-4, sig);
     });
   }

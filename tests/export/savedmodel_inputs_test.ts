@@ -24,12 +24,25 @@ const shapes = treeShapes(params);
 const { tokens, labels } = lmBatch(1);
 const { B, L } = LM;
 const signatures = {
-  forward: { fn: (p: LmParams, i: Record<string, tf.Tensor>) => lmForward(p, i.tokens), inputs: { tokens: i32(B, L) } },
-  loss: { fn: (p: LmParams, i: Record<string, tf.Tensor>) => lmLoss(p, i.tokens, i.labels), inputs: { tokens: i32(B, L), labels: i32(B, L) } },
+  forward: {
+    fn: (p: LmParams, i: Record<string, tf.Tensor>) => lmForward(p, i.tokens),
+    inputs: { tokens: i32(B, L) },
+  },
+  loss: {
+    fn: (p: LmParams, i: Record<string, tf.Tensor>) => lmLoss(p, i.tokens, i.labels),
+    inputs: { tokens: i32(B, L), labels: i32(B, L) },
+  },
 };
 // Exported from shapes alone: no parameter values exist on this side.
-const f32Report = await Effect.runPromise(exportSavedModel({ params: shapes, signatures, paramMode: "inputs" }, `${work}/f32`));
-await Effect.runPromise(exportSavedModel({ params: shapes, signatures, paramMode: "inputs", computeDtype: "bfloat16" }, `${work}/bf16`));
+const f32Report = await Effect.runPromise(
+  exportSavedModel({ params: shapes, signatures, paramMode: "inputs" }, `${work}/f32`),
+);
+await Effect.runPromise(
+  exportSavedModel(
+    { params: shapes, signatures, paramMode: "inputs", computeDtype: "bfloat16" },
+    `${work}/bf16`,
+  ),
+);
 
 const flat = treeFlatten(params);
 const byKeyword = Object.fromEntries(flat.paths.map((p, i) => [paramArgName(p), flat.leaves[i]]));
@@ -42,7 +55,10 @@ const initStd = Object.fromEntries(flat.paths.map((p, i) => {
   const r = conventionalInit(p, flat.leaves[i].shape);
   return [paramArgName(p), r.kind === "truncatedNormal" ? r.std * 0.87962566103423978 : 0];
 }));
-const outputs = { forward: { logits: forward.logits, h: forward.h }, loss: { ce: loss.ce, l2: loss.l2, total: loss.total } };
+const outputs = {
+  forward: { logits: forward.logits, h: forward.h },
+  loss: { ce: loss.ce, l2: loss.l2, total: loss.total },
+};
 const [f32Check, bf16Check] = await runTfChecks([
   {
     exportDir: `${work}/f32`,
@@ -55,7 +71,14 @@ const [f32Check, bf16Check] = await runTfChecks([
     lr: 3e-3,
     initStd,
   },
-  { exportDir: `${work}/bf16`, batch: { tokens, labels }, outputs, params: byKeyword, loss: { signature: "loss", key: "total" }, checks: ["outputs", "xla"] },
+  {
+    exportDir: `${work}/bf16`,
+    batch: { tokens, labels },
+    outputs,
+    params: byKeyword,
+    loss: { signature: "loss", key: "total" },
+    checks: ["outputs", "xla"],
+  },
 ], work);
 
 Deno.test("inputs mode writes no parameter values: variables/ holds only the object graph", async () => {
@@ -85,7 +108,9 @@ Deno.test("init(seed) draws each param with the rule's spread: zeros, ones, or L
 });
 
 Deno.test("inputs mode: forward and loss equal TypeScript (rel err <= 1e-4) with TypeScript's params fed in", () => {
-  for (const sig of ["forward", "loss"]) assert.ok(maxOf(f32Check.outputs[sig]) <= 1e-4, `${sig}: ${JSON.stringify(f32Check.outputs[sig])}`);
+  for (const sig of ["forward", "loss"]) {
+    assert.ok(maxOf(f32Check.outputs[sig]) <= 1e-4, `${sig}: ${JSON.stringify(f32Check.outputs[sig])}`);
+  }
 });
 
 Deno.test("inputs mode: GradientTape gradients w.r.t. the param arguments equal TypeScript's (rel err <= 1e-3)", () => {
@@ -94,7 +119,9 @@ Deno.test("inputs mode: GradientTape gradients w.r.t. the param arguments equal 
 });
 
 Deno.test("inputs mode: XLA compiles the step, 20 Adam steps lower the loss, MirroredStrategy matches one device", () => {
-  assert.ok(Math.abs(f32Check.xla.loss - f32Check.xla.eager_loss) <= 1e-4 * Math.abs(f32Check.xla.eager_loss));
+  assert.ok(
+    Math.abs(f32Check.xla.loss - f32Check.xla.eager_loss) <= 1e-4 * Math.abs(f32Check.xla.eager_loss),
+  );
   const losses: number[] = f32Check.adam.losses;
   assert.ok(losses[19] < 0.9 * losses[0], `loss went ${losses[0]} -> ${losses[19]}`);
   assert.equal(f32Check.mirrored.replicas, 2);
@@ -106,16 +133,27 @@ Deno.test("bfloat16 compute keeps float32 inputs/outputs, stays within bf16 prec
   // bf16 has an 8-bit mantissa (rel. step 2^-8 = 0.4%); errors compound over one transformer block.
   assert.ok(maxOf(bf16Check.outputs.loss) <= 3e-2, JSON.stringify(bf16Check.outputs.loss));
   assert.ok(maxOf(bf16Check.outputs.forward) <= 1e-1, JSON.stringify(bf16Check.outputs.forward));
-  assert.ok(maxOf(bf16Check.outputs.loss) > 1e-6, "bf16 outputs are bit-identical to float32: the graph did not compute in bf16");
+  assert.ok(
+    maxOf(bf16Check.outputs.loss) > 1e-6,
+    "bf16 outputs are bit-identical to float32: the graph did not compute in bf16",
+  );
   assert.ok(Number.isFinite(bf16Check.xla.loss));
 });
 
 Deno.test("a param name that clashes with an input name is refused", async () => {
   const clash = await Effect.runPromise(Effect.result(exportSavedModel({
     params: { tokens: f32(2) },
-    signatures: { f: { fn: (p: { tokens: tf.Tensor }, i: Record<string, tf.Tensor>) => tf.add(p.tokens, i.tokens), inputs: { tokens: f32(2) } } },
+    signatures: {
+      f: {
+        fn: (p: { tokens: tf.Tensor }, i: Record<string, tf.Tensor>) => tf.add(p.tokens, i.tokens),
+        inputs: { tokens: f32(2) },
+      },
+    },
     paramMode: "inputs",
   }, `${work}/clash`)));
   assert.equal(clash._tag, "Failure");
-  assert.match((clash as { failure: Error }).failure.message, /param 'tokens' and another input both become keyword 'tokens'/);
+  assert.match(
+    (clash as { failure: Error }).failure.message,
+    /param 'tokens' and another input both become keyword 'tokens'/,
+  );
 });

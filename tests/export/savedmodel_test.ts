@@ -36,7 +36,10 @@ const flat = treeFlatten(grads);
 const tfReport = await runTfCheck({
   exportDir: `${work}/model`,
   batch: { tokens, labels },
-  outputs: { forward: { logits: forward.logits, h: forward.h }, loss: { ce: loss.ce, l2: loss.l2, total: loss.total } },
+  outputs: {
+    forward: { logits: forward.logits, h: forward.h },
+    loss: { ce: loss.ce, l2: loss.l2, total: loss.total },
+  },
   grads: Object.fromEntries(flat.paths.map((p, i) => [p, flat.leaves[i]])),
   loss: { signature: "loss", key: "total" },
   checks: ["outputs", "grads", "xla", "adam", "mirrored"],
@@ -58,7 +61,9 @@ Deno.test("tf.saved_model.load restores every param as a trainable variable name
 
 Deno.test("TensorFlow's forward and loss equal the TypeScript values (rel err <= 1e-4)", () => {
   assert.deepEqual(tfReport.output_keys.forward, ["h", "logits"]);
-  for (const sig of ["forward", "loss"]) assert.ok(maxOf(tfReport.outputs[sig]) <= 1e-4, `${sig}: ${JSON.stringify(tfReport.outputs[sig])}`);
+  for (const sig of ["forward", "loss"]) {
+    assert.ok(maxOf(tfReport.outputs[sig]) <= 1e-4, `${sig}: ${JSON.stringify(tfReport.outputs[sig])}`);
+  }
 });
 
 Deno.test("tf.GradientTape gradients of the loss equal the TypeScript gradients (rel err <= 1e-3)", () => {
@@ -68,13 +73,18 @@ Deno.test("tf.GradientTape gradients of the loss equal the TypeScript gradients 
 
 Deno.test("the loss+gradient step compiles with XLA (jit_compile=True) and gives the eager loss", () => {
   assert.ok(tfReport.xla.hlo_chars > 0);
-  assert.ok(Math.abs(tfReport.xla.loss - tfReport.xla.eager_loss) <= 1e-4 * Math.abs(tfReport.xla.eager_loss));
+  assert.ok(
+    Math.abs(tfReport.xla.loss - tfReport.xla.eager_loss) <= 1e-4 * Math.abs(tfReport.xla.eager_loss),
+  );
 });
 
 Deno.test("20 Adam steps in TensorFlow lower the loss", () => {
   const losses: number[] = tfReport.adam.losses;
   assert.equal(losses.length, 20);
-  assert.ok(Math.abs(losses[0] - loss.total.dataSync()[0]) <= 1e-4 * losses[0], `first step loss ${losses[0]}`);
+  assert.ok(
+    Math.abs(losses[0] - loss.total.dataSync()[0]) <= 1e-4 * losses[0],
+    `first step loss ${losses[0]}`,
+  );
   assert.ok(losses[19] < 0.9 * losses[0], `loss went ${losses[0]} -> ${losses[19]}`);
 });
 
@@ -82,13 +92,23 @@ Deno.test("the training step runs under MirroredStrategy on 2 CPUs and matches s
   const m = tfReport.mirrored;
   assert.equal(m.replicas, 2);
   assert.equal(m.replica_rel_diff, 0, "replicas diverged: gradients were not all-reduced");
-  assert.ok(m.param_rel_diff_vs_single <= 1e-5, `mirrored params differ from single-device by ${m.param_rel_diff_vs_single}`);
-  for (let i = 0; i < 3; i++) assert.ok(Math.abs(m.losses[i] - m.single_device_losses[i]) <= 1e-5 * m.losses[i]);
+  assert.ok(
+    m.param_rel_diff_vs_single <= 1e-5,
+    `mirrored params differ from single-device by ${m.param_rel_diff_vs_single}`,
+  );
+  for (let i = 0; i < 3; i++) {
+    assert.ok(Math.abs(m.losses[i] - m.single_device_losses[i]) <= 1e-5 * m.losses[i]);
+  }
 });
 
 Deno.test("an export into an existing folder fails and leaves the folder as it was", async () => {
   const before = await Deno.readFile(`${work}/model/saved_model.pb`);
-  const again = await Effect.runPromise(Effect.result(exportSavedModel({ params, signatures: { forward: { fn: (p, i) => lmForward(p, i.tokens), inputs: { tokens: i32(B, L) } } } }, `${work}/model`)));
+  const again = await Effect.runPromise(
+    Effect.result(exportSavedModel({
+      params,
+      signatures: { forward: { fn: (p, i) => lmForward(p, i.tokens), inputs: { tokens: i32(B, L) } } },
+    }, `${work}/model`)),
+  );
   assert.equal(again._tag, "Failure");
   assert.match(String((again as { failure: Error }).failure.message), /already exists/);
   assert.deepEqual(await Deno.readFile(`${work}/model/saved_model.pb`), before);

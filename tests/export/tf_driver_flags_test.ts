@@ -21,7 +21,11 @@ const ROWS: [string, string[], RegExp][] = [
   ["--beta1 1", [...ok, "--beta1", "1"], /--beta1 must be in \[0, 1\)/],
   ["--eps 0", [...ok, "--eps", "0"], /--eps must be a positive number/],
   ["--keep-checkpoints 0", [...ok, "--keep-checkpoints", "0"], /--keep-checkpoints must be >= 1/],
-  ["a missing data folder", [...ok.slice(0, 2), "--data", `${dir}/nope`, ...ok.slice(4)], /--data .*nope does not exist/],
+  [
+    "a missing data folder",
+    [...ok.slice(0, 2), "--data", `${dir}/nope`, ...ok.slice(4)],
+    /--data .*nope does not exist/,
+  ],
   ["a folder without saved_model.pb", ["--savedmodel", dir, ...ok.slice(2)], /is not a SavedModel folder/],
   ["a missing --config file", [...ok, "--config", `${dir}/none.json`], /--config .* is not a file/],
   ["an unknown flag", [...ok, "--bogus"], /unrecognized arguments: --bogus/],

@@ -14,7 +14,18 @@ import { setBackend } from "../../transforms/backend.ts";
 import { treeFlatten } from "../../transforms/tree.ts";
 import { keysFor, PRNGKey } from "../../transforms/random.ts";
 import { stepKey } from "../../train/step.ts";
-import { BATCH, batchOf, config, exportTiny, mean, readMetrics, runDriver, syntheticExample, TEXT_LENGTH, writeShards } from "./_tf_driver_fixtures.ts";
+import {
+  BATCH,
+  batchOf,
+  config,
+  exportTiny,
+  mean,
+  readMetrics,
+  runDriver,
+  syntheticExample,
+  TEXT_LENGTH,
+  writeShards,
+} from "./_tf_driver_fixtures.ts";
 
 await setBackend("wasm");
 
@@ -25,10 +36,42 @@ const examples = Array.from({ length: 8 }, (_, i) => syntheticExample(i));
 const shards = await writeShards(`${work}/shards`, examples);
 const { params, configPath } = await exportTiny(`${work}/savedmodel`);
 await exportTiny(`${work}/savedmodel_inputs`, "inputs");
-const common = ["--data", `${work}/shards/*.tfrecord`, "--steps", String(STEPS), "--lr", "3e-3", "--log-every", "1", "--config", configPath];
+const common = [
+  "--data",
+  `${work}/shards/*.tfrecord`,
+  "--steps",
+  String(STEPS),
+  "--lr",
+  "3e-3",
+  "--log-every",
+  "1",
+  "--config",
+  configPath,
+];
 const [run, inputsRun] = await Promise.all([
-  runDriver(["--savedmodel", `${work}/savedmodel`, "--out", `${work}/run`, "--batch", String(BATCH), "--checkpoint-every", "10", "--seed", "5", ...common]),
-  runDriver(["--savedmodel", `${work}/savedmodel_inputs`, "--out", `${work}/run_inputs`, "--jit", "--seed", "3", ...common]),
+  runDriver([
+    "--savedmodel",
+    `${work}/savedmodel`,
+    "--out",
+    `${work}/run`,
+    "--batch",
+    String(BATCH),
+    "--checkpoint-every",
+    "10",
+    "--seed",
+    "5",
+    ...common,
+  ]),
+  runDriver([
+    "--savedmodel",
+    `${work}/savedmodel_inputs`,
+    "--out",
+    `${work}/run_inputs`,
+    "--jit",
+    "--seed",
+    "3",
+    ...common,
+  ]),
 ]);
 const metrics = await readMetrics(`${work}/run/metrics.jsonl`);
 const ckpt = await loadCheckpoint(`${work}/run`, { config, like: { params } });
@@ -37,7 +80,10 @@ const trained = ckpt.params as MirasolParams;
 const totalLoss = (p: MirasolParams) =>
   tf.tidy(() => {
     let sum = 0;
-    for (let i = 0; i < examples.length; i += BATCH) sum += model.loss(p, batchOf(examples.slice(i, i + BATCH)), { config, train: false }).total.dataSync()[0];
+    for (let i = 0; i < examples.length; i += BATCH) {
+      sum +=
+        model.loss(p, batchOf(examples.slice(i, i + BATCH)), { config, train: false }).total.dataSync()[0];
+    }
     return sum / (examples.length / BATCH);
   });
 
@@ -51,20 +97,45 @@ Deno.test("the driver trains on the one CPU for the steps asked, reading every s
 
 Deno.test("metrics.jsonl has one finite line per step (losses, lr, gradient norm, collapse diagnostics), and the loss goes down", () => {
   assert.deepEqual(metrics.map((m) => m.step), Array.from({ length: STEPS }, (_, i) => i + 1));
-  const logged = ["total", "text", "latent", "reconstruction", "lr", "grad_norm", "diag_x_rank", "diag_x_spread_samples", "diag_latent_shuffled"];
-  for (const m of metrics) for (const k of logged) assert.ok(Number.isFinite(m[k]), `step ${m.step}: ${k} = ${m[k]}`);
-  const [first, last] = [mean(metrics.slice(0, 5).map((m) => m.total)), mean(metrics.slice(-5).map((m) => m.total))];
+  const logged = [
+    "total",
+    "text",
+    "latent",
+    "reconstruction",
+    "lr",
+    "grad_norm",
+    "diag_x_rank",
+    "diag_x_spread_samples",
+    "diag_latent_shuffled",
+  ];
+  for (const m of metrics) {
+    for (const k of logged) assert.ok(Number.isFinite(m[k]), `step ${m.step}: ${k} = ${m[k]}`);
+  }
+  const [first, last] = [
+    mean(metrics.slice(0, 5).map((m) => m.total)),
+    mean(metrics.slice(-5).map((m) => m.total)),
+  ];
   assert.ok(last < 0.85 * first, `mean loss of steps 1-5 ${first} -> steps 16-20 ${last}`);
 });
 
 Deno.test("the first step's loss is the TypeScript train-mode loss of the exported params, with step 0's key, on a training batch", () => {
   // Which 2 of the 8 examples the shuffled first batch holds is TF's choice: compare with every pair's range.
   const pairs: [number, number][] = [];
-  for (let i = 0; i < examples.length; i++) for (let j = 0; j < examples.length; j++) if (i !== j) pairs.push([i, j]);
+  for (let i = 0; i < examples.length; i++) {
+    for (let j = 0; j < examples.length; j++) if (i !== j) pairs.push([i, j]);
+  }
   const key = stepKey(keysFor(PRNGKey(5), ["init", "train"]).train, 0); // the run key train derives from --seed 5
-  const losses = tf.tidy(() => pairs.map(([i, j]) => model.loss(params, batchOf([examples[i], examples[j]]), { config, train: true, key }).total.dataSync()[0]));
+  const losses = tf.tidy(() =>
+    pairs.map(([i, j]) =>
+      model.loss(params, batchOf([examples[i], examples[j]]), { config, train: true, key }).total
+        .dataSync()[0]
+    )
+  );
   const closest = Math.min(...losses.map((l) => Math.abs(l - metrics[0].total)));
-  assert.ok(closest <= 1e-3 * metrics[0].total, `step 1 loss ${metrics[0].total} is no pair's TypeScript loss (closest off by ${closest})`);
+  assert.ok(
+    closest <= 1e-3 * metrics[0].total,
+    `step 1 loss ${metrics[0].total} is no pair's TypeScript loss (closest off by ${closest})`,
+  );
 });
 
 Deno.test("tf.train.Checkpoint checkpoints are saved periodically under run/train", () => {
@@ -78,8 +149,13 @@ Deno.test("loadCheckpoint reads the trained weights: the step, the config, every
   const [before, after] = [treeFlatten(params), treeFlatten(trained)];
   assert.deepEqual(after.paths, before.paths);
   after.leaves.forEach((l, i) => assert.deepEqual(l.shape, before.leaves[i].shape, after.paths[i]));
-  const changed = after.leaves.filter((l, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(l, before.leaves[i]))).dataSync()[0]) > 1e-4);
-  assert.ok(changed.length >= 0.9 * after.leaves.length, `only ${changed.length} of ${after.leaves.length} params changed`);
+  const changed = after.leaves.filter((l, i) =>
+    tf.tidy(() => tf.max(tf.abs(tf.sub(l, before.leaves[i]))).dataSync()[0]) > 1e-4
+  );
+  assert.ok(
+    changed.length >= 0.9 * after.leaves.length,
+    `only ${changed.length} of ${after.leaves.length} params changed`,
+  );
 });
 
 Deno.test("forward runs in TypeScript with the trained weights, and their loss on the task is lower", () => {
@@ -101,7 +177,10 @@ Deno.test("an inputs-mode export trains with --jit from init(seed), and its weig
   const loaded = await loadCheckpoint(`${work}/run_inputs`, { config, like: { params } }); // every path, every shape
   assert.equal(loaded.step, STEPS);
   tf.tidy(() => {
-    const out = model.forward(loaded.params as MirasolParams, batchOf(examples.slice(0, BATCH)), { config, train: false });
+    const out = model.forward(loaded.params as MirasolParams, batchOf(examples.slice(0, BATCH)), {
+      config,
+      train: false,
+    });
     assert.ok(tf.all(tf.isFinite(out.logits)).dataSync()[0] === 1, "non-finite logits");
   });
 });

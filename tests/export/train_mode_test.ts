@@ -25,7 +25,15 @@ import {
 import { setBackend } from "../../transforms/backend.ts";
 import { valueAndGrad } from "../../transforms/grad.ts";
 import { diagnose } from "../../train/diagnostics.ts";
-import { foldIn, type HostKey, keyFromWords, keyWords, PRNGKey, split, tensorKey } from "../../transforms/random.ts";
+import {
+  foldIn,
+  type HostKey,
+  keyFromWords,
+  keyWords,
+  PRNGKey,
+  split,
+  tensorKey,
+} from "../../transforms/random.ts";
 import { treeFlatten } from "../../transforms/tree.ts";
 
 await setBackend("wasm");
@@ -50,8 +58,13 @@ const masks: SignatureSpec<MirasolParams> = {
 };
 const hostMasks = (key: HostKey) =>
   tf.tidy(() => ({
-    keep: Array.from(sampleKeep(key, { batch: B, chunks: T, tokens: m }, config.combinerMaskRatio).dataSync()),
-    dropout: Array.from(dropout.apply(tf.ones(DROP_SHAPE), { rate: config.dropout, train: true, key: foldIn(key, 1) }).dataSync()),
+    keep: Array.from(
+      sampleKeep(key, { batch: B, chunks: T, tokens: m }, config.combinerMaskRatio).dataSync(),
+    ),
+    dropout: Array.from(
+      dropout.apply(tf.ones(DROP_SHAPE), { rate: config.dropout, train: true, key: foldIn(key, 1) })
+        .dataSync(),
+    ),
   }));
 
 // 24 keys drawn by fast-check (fixed seed), over the whole uint32 range of both words.
@@ -64,7 +77,11 @@ const signatures = { ...mirasolSignatures(config, { batch: B, textLength: L }), 
 await Effect.runPromise(exportSavedModel({ params, signatures, config }, `${dir}/sm`));
 
 type Input = { dtype: string; shape: number[]; values: number[] };
-const f32 = (t: tf.Tensor): Input => ({ dtype: t.dtype === "int32" ? "int32" : "float32", shape: [...t.shape], values: Array.from(t.dataSync()) });
+const f32 = (t: tf.Tensor): Input => ({
+  dtype: t.dtype === "int32" ? "int32" : "float32",
+  shape: [...t.shape],
+  values: Array.from(t.dataSync()),
+});
 const uint32 = (k: HostKey): Input => ({ dtype: "uint32", shape: [2], values: [k[0], k[1]] });
 const batchInputs = (b: MirasolBatch): Record<string, Input> => ({
   video: f32(b.video),
@@ -77,26 +94,54 @@ const batchInputs = (b: MirasolBatch): Record<string, Input> => ({
 const [k0, k1] = [keys[0], keys[1]];
 const calls = [
   ...keys.map((k, i) => ({ id: `masks${i}`, signature: "masks", inputs: { key: uint32(k) } })),
-  ...keys.map((k, i) => ({ id: `fold${i}`, signature: "fold_in", inputs: { key: uint32(k), data: { dtype: "int32", shape: [], values: [data[i]] } } })),
+  ...keys.map((k, i) => ({
+    id: `fold${i}`,
+    signature: "fold_in",
+    inputs: { key: uint32(k), data: { dtype: "int32", shape: [], values: [data[i]] } },
+  })),
   ...keys.map((k, i) => ({ id: `split${i}`, signature: "split", inputs: { key: uint32(k) } })),
-  { id: "loss0", signature: "train_loss", inputs: { ...batchInputs(batch), key: uint32(k0) }, grads_of: "total" },
+  {
+    id: "loss0",
+    signature: "train_loss",
+    inputs: { ...batchInputs(batch), key: uint32(k0) },
+    grads_of: "total",
+  },
   { id: "loss0again", signature: "train_loss", inputs: { ...batchInputs(batch), key: uint32(k0) } },
   { id: "loss0xla", signature: "train_loss", inputs: { ...batchInputs(batch), key: uint32(k0) }, jit: true },
   { id: "loss1", signature: "train_loss", inputs: { ...batchInputs(batch), key: uint32(k1) } },
   { id: "diagnostics", signature: "diagnostics", inputs: batchInputs(batch) },
   ...["signature", "attribute"].flatMap((via) => [
-    { id: `int32key-${via}`, via, signature: "train_loss", inputs: { ...batchInputs(batch), key: { dtype: "int32", shape: [2], values: [1, 2] } } },
-    { id: `shortkey-${via}`, via, signature: "train_loss", inputs: { ...batchInputs(batch), key: { dtype: "uint32", shape: [3], values: [1, 2, 3] } } },
+    {
+      id: `int32key-${via}`,
+      via,
+      signature: "train_loss",
+      inputs: { ...batchInputs(batch), key: { dtype: "int32", shape: [2], values: [1, 2] } },
+    },
+    {
+      id: `shortkey-${via}`,
+      via,
+      signature: "train_loss",
+      inputs: { ...batchInputs(batch), key: { dtype: "uint32", shape: [3], values: [1, 2, 3] } },
+    },
   ]),
 ];
-const py = new Deno.Command(".venv/bin/python", { args: ["tests/export/signature_runner.py"], stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+const py = new Deno.Command(".venv/bin/python", {
+  args: ["tests/export/signature_runner.py"],
+  stdin: "piped",
+  stdout: "piped",
+  stderr: "piped",
+}).spawn();
 const writer = py.stdin.getWriter();
 await writer.write(new TextEncoder().encode(JSON.stringify({ export: `${dir}/sm`, calls })));
 await writer.close();
 const ran = await py.output();
-if (!ran.success) throw new Error(`signature_runner.py failed:\n${new TextDecoder().decode(ran.stderr).slice(-3000)}`);
+if (!ran.success) {
+  throw new Error(`signature_runner.py failed:\n${new TextDecoder().decode(ran.stderr).slice(-3000)}`);
+}
 type Result = { outputs: Record<string, number[]>; grads: Record<string, number[]>; error: string | null };
-const report: Record<string, Result> = JSON.parse(new TextDecoder().decode(ran.stdout).trim().split("\n").at(-1)!);
+const report: Record<string, Result> = JSON.parse(
+  new TextDecoder().decode(ran.stdout).trim().split("\n").at(-1)!,
+);
 await Deno.remove(dir, { recursive: true });
 
 const asUint32 = (x: ArrayLike<number>) => Array.from(new Uint32Array(Int32Array.from(x).buffer));
@@ -109,7 +154,10 @@ Deno.test("the train-mode export takes the key as uint32 [2] and refuses another
     assert.ok(report[id].error !== null, `${id} was accepted`);
     assert.match(report[id].error!, /\bkey\b.*(uint32|\[2\])|Shape of tensor key/, report[id].error!);
   }
-  assert.match(report["int32key-signature"].error ?? "accepted", /expected to be a uint32 tensor but is a int32 tensor/);
+  assert.match(
+    report["int32key-signature"].error ?? "accepted",
+    /expected to be a uint32 tensor but is a int32 tensor/,
+  );
 });
 
 Deno.test("for 24 random keys TensorFlow's Combiner keep mask and dropout mask equal TypeScript's exactly", () => {
@@ -131,10 +179,16 @@ Deno.test("fold_in and split in the graph give the host's foldIn and split keys"
 });
 
 Deno.test("train_loss in TensorFlow equals loss(train: true, key) (1e-5 relative, XLA too); the same key repeats, another differs", () => {
-  const tsLoss = (k: HostKey) => tf.tidy(() => {
-    const l = loss(params, batch, { config, train: true, key: k });
-    return { latent: l.latent.dataSync()[0], reconstruction: l.reconstruction.dataSync()[0], text: l.text.dataSync()[0], total: l.total.dataSync()[0] };
-  });
+  const tsLoss = (k: HostKey) =>
+    tf.tidy(() => {
+      const l = loss(params, batch, { config, train: true, key: k });
+      return {
+        latent: l.latent.dataSync()[0],
+        reconstruction: l.reconstruction.dataSync()[0],
+        text: l.text.dataSync()[0],
+        total: l.total.dataSync()[0],
+      };
+    });
   for (const [id, k] of [["loss0", k0], ["loss0xla", k0], ["loss1", k1]] as const) {
     const want = tsLoss(k);
     for (const [name, v] of Object.entries(want)) {
@@ -165,16 +219,28 @@ Deno.test("the latent target's StopGradient is in the graph: TensorFlow's gradie
   const floor = 1e-2 * Math.max(...Object.values(want).map(maxAbs));
   const relErr = (a: number[], b: number[]) =>
     a.reduce((mx, x, j) => Math.max(mx, Math.abs(x - b[j])), 0) / Math.max(maxAbs(b), floor);
-  for (const path of Object.keys(want)) assert.ok(relErr(got[path], want[path]) <= 1e-3, `${path}: ${relErr(got[path], want[path])}`);
+  for (const path of Object.keys(want)) {
+    assert.ok(relErr(got[path], want[path]) <= 1e-3, `${path}: ${relErr(got[path], want[path])}`);
+  }
   // Not vacuous: without the stop-gradient the Combiner's gradients are different.
   const combiner = Object.keys(want).filter((p) => p.startsWith("combiner/"));
-  assert.ok(combiner.some((p) => relErr(without[p], want[p]) > 1e-2), "stopGradient changes no Combiner gradient");
+  assert.ok(
+    combiner.some((p) => relErr(without[p], want[p]) > 1e-2),
+    "stopGradient changes no Combiner gradient",
+  );
 });
 
 Deno.test("the exported collapse diagnostics equal TypeScript's diagnose (1e-4 relative)", () => {
-  const want = tf.tidy(() => Object.fromEntries(Object.entries(diagnose(params, batch, { config })).map(([k, v]) => [k, v.dataSync()[0]])));
+  const want = tf.tidy(() =>
+    Object.fromEntries(
+      Object.entries(diagnose(params, batch, { config })).map(([k, v]) => [k, v.dataSync()[0]]),
+    )
+  );
   for (const [k, v] of Object.entries(want)) {
     const got = report.diagnostics.outputs[k][0];
-    assert.ok(Math.abs(got - v) <= 1e-4 * Math.max(1, Math.abs(v)), `${k}: TensorFlow ${got}, TypeScript ${v}`);
+    assert.ok(
+      Math.abs(got - v) <= 1e-4 * Math.max(1, Math.abs(v)),
+      `${k}: TensorFlow ${got}, TypeScript ${v}`,
+    );
   }
 });

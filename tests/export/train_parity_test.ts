@@ -54,29 +54,83 @@ const work = await Deno.makeTempDir({ prefix: "train_parity_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
 const runKey = keysFor(PRNGKey(SEED), ["init", "train"]);
 const params = init(runKey.init, config); // what `train` starts from for this seed
-await Effect.runPromise(writeTFRecords(Stream.fromIterable(batches.flatMap(rows)), `${work}/shards`, { shardSize: 1000 }));
+await Effect.runPromise(
+  writeTFRecords(Stream.fromIterable(batches.flatMap(rows)), `${work}/shards`, { shardSize: 1000 }),
+);
 // Both replicas of a step see the same two examples, so only their keys can make their losses differ.
 const twice = batches.slice(0, 3).flatMap((b) => [...rows(b), ...rows(b)]);
-await Effect.runPromise(writeTFRecords(Stream.fromIterable(twice), `${work}/shards_twice`, { shardSize: 1000 }));
-await Effect.runPromise(exportSavedModel({ params, signatures: mirasolSignatures(config, { batch: B, textLength: L }), config }, `${work}/sm`));
+await Effect.runPromise(
+  writeTFRecords(Stream.fromIterable(twice), `${work}/shards_twice`, { shardSize: 1000 }),
+);
+await Effect.runPromise(
+  exportSavedModel(
+    { params, signatures: mirasolSignatures(config, { batch: B, textLength: L }), config },
+    `${work}/sm`,
+  ),
+);
 
 const driver = async (out: string, extra: string[]) => {
-  const r = driverResult(await driverCommand(["--savedmodel", `${work}/sm`, "--out", `${work}/${out}`, "--lr", String(LR), "--seed", String(SEED), "--shuffle-buffer", "0", "--log-every", "1", "--checkpoint-every", "1000", ...extra]).output());
-  if (r.code !== 0 || !r.summary) throw new Error(`driver.py failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
+  const r = driverResult(
+    await driverCommand([
+      "--savedmodel",
+      `${work}/sm`,
+      "--out",
+      `${work}/${out}`,
+      "--lr",
+      String(LR),
+      "--seed",
+      String(SEED),
+      "--shuffle-buffer",
+      "0",
+      "--log-every",
+      "1",
+      "--checkpoint-every",
+      "1000",
+      ...extra,
+    ]).output(),
+  );
+  if (r.code !== 0 || !r.summary) {
+    throw new Error(`driver.py failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
+  }
   return { summary: r.summary, metrics: await readMetrics(`${work}/${out}/metrics.jsonl`) };
 };
-const ts = await train({ config, data: (s) => batches[s], steps: STEPS, batchSize: B, lr: LR, seed: SEED, out: `${work}/ts`, logEvery: 1, checkpointEvery: 1000, handleSigint: false, write: () => {} });
+const ts = await train({
+  config,
+  data: (s) => batches[s],
+  steps: STEPS,
+  batchSize: B,
+  lr: LR,
+  seed: SEED,
+  out: `${work}/ts`,
+  logEvery: 1,
+  checkpointEvery: 1000,
+  handleSigint: false,
+  write: () => {},
+});
 // TypeScript's own metrics.jsonl rows, read as plain numbers like the driver's.
-const tsMetrics = (await readMetrics(`${work}/ts/metrics.jsonl`)).filter((m) => (m as Record<string, unknown>).split === "train");
+const tsMetrics = (await readMetrics(`${work}/ts/metrics.jsonl`)).filter((m) =>
+  (m as Record<string, unknown>).split === "train"
+);
 const one = ["--data", `${work}/shards`, "--steps", String(STEPS), "--batch", String(B)];
 const plain = await driver("tf", one);
 const jit = await driver("tf_jit", [...one, "--jit"]);
-const two = ["--data", `${work}/shards_twice`, "--steps", "3", "--cpu-replicas", "2", "--strategy", "mirrored"];
+const two = [
+  "--data",
+  `${work}/shards_twice`,
+  "--steps",
+  "3",
+  "--cpu-replicas",
+  "2",
+  "--strategy",
+  "mirrored",
+];
 const mirrored = await driver("mirrored", two);
 const mirroredAgain = await driver("mirrored_again", two);
 
 const leaves = async (dir: string) => {
-  const p = dir === "ts" ? ts.params : (await loadCheckpoint(`${work}/${dir}`, { config, like: { params } })).params as MirasolParams;
+  const p = dir === "ts"
+    ? ts.params
+    : (await loadCheckpoint(`${work}/${dir}`, { config, like: { params } })).params as MirasolParams;
   const f = treeFlatten(p);
   return Object.fromEntries(f.paths.map((path, i) => [path, Array.from(f.leaves[i].dataSync())]));
 };
@@ -88,9 +142,15 @@ for (const [name, run] of [["XLA off", plain], ["XLA on", jit]] as const) {
     run.metrics.forEach((m, i) => {
       for (const k of ["total", "latent", "reconstruction", "text"]) {
         const want = tsMetrics[i][k] as number, got = m[k] as number;
-        assert.ok(Math.abs(got - want) <= 1e-4 * Math.abs(want), `step ${m.step} ${k}: driver ${got}, TypeScript ${want}`);
+        assert.ok(
+          Math.abs(got - want) <= 1e-4 * Math.abs(want),
+          `step ${m.step} ${k}: driver ${got}, TypeScript ${want}`,
+        );
       }
-      assert.ok(Math.abs((m.lr as number) - (tsMetrics[i].lr as number)) <= 1e-7, `step ${m.step}: lr ${m.lr} vs ${tsMetrics[i].lr}`);
+      assert.ok(
+        Math.abs((m.lr as number) - (tsMetrics[i].lr as number)) <= 1e-7,
+        `step ${m.step}: lr ${m.lr} vs ${tsMetrics[i].lr}`,
+      );
     });
   });
   Deno.test(`${name}: after 20 steps the driver's parameters equal TypeScript's within 1e-4`, async () => {
@@ -118,11 +178,20 @@ Deno.test("MirroredStrategy, 2 replicas: each replica draws its own masks, and t
   // Step 1, both replicas on the same batch: the reported loss is the mean over replicas r of the
   // loss with stepKey(run, 0, r); with one key for both it would be that key's loss alone.
   const batch = batchTensors(batches[0], config);
-  const lossWith = (r: number) => tf.tidy(() => loss(params, batch, { config, train: true, key: stepKey(runKey.train, 0, r) }).total.dataSync()[0]);
+  const lossWith = (r: number) =>
+    tf.tidy(() =>
+      loss(params, batch, { config, train: true, key: stepKey(runKey.train, 0, r) }).total.dataSync()[0]
+    );
   const [l0, l1] = [lossWith(0), lossWith(1)];
   disposeBatch(batch);
   const got = mirrored.metrics[0].total as number, mean = (l0 + l1) / 2;
-  assert.ok(Math.abs(l0 - l1) > 1e-3, `replica keys 0 and 1 give the same loss (${l0}, ${l1}): the check cannot tell`);
-  assert.ok(Math.abs(got - mean) <= 1e-4 * mean, `step 1: driver ${got}, mean of the two replicas' losses ${mean} (replica 0 alone: ${l0})`);
+  assert.ok(
+    Math.abs(l0 - l1) > 1e-3,
+    `replica keys 0 and 1 give the same loss (${l0}, ${l1}): the check cannot tell`,
+  );
+  assert.ok(
+    Math.abs(got - mean) <= 1e-4 * mean,
+    `step 1: driver ${got}, mean of the two replicas' losses ${mean} (replica 0 alone: ${l0})`,
+  );
   assert.deepEqual(mirroredAgain.metrics.map((m) => m.total), mirrored.metrics.map((m) => m.total));
 });

@@ -22,7 +22,12 @@ const { B, L, V } = LM;
 const params = lmParams(7);
 await Effect.runPromise(exportSavedModel({
   params,
-  signatures: { loss: { fn: (p: LmParams, i) => lmLoss(p, i.tokens, i.labels), inputs: { tokens: i32(B, L), labels: i32(B, L) } } },
+  signatures: {
+    loss: {
+      fn: (p: LmParams, i) => lmLoss(p, i.tokens, i.labels),
+      inputs: { tokens: i32(B, L), labels: i32(B, L) },
+    },
+  },
   config: { name: "lm-fixture" },
 }, `${work}/model`));
 
@@ -31,24 +36,52 @@ const examples = Array.from({ length: 8 }, (_, e) => {
   const tokens = Array.from({ length: L }, (_, i) => (e + 2 * i) % V);
   return { tokens, labels: tokens.map((t) => (t + 1) % V) };
 });
-const records = examples.map((x) => encodeRecord(encodeExample({ tokens: { kind: "int64", value: x.tokens }, labels: { kind: "int64", value: x.labels } })));
+const records = examples.map((x) =>
+  encodeRecord(
+    encodeExample({ tokens: { kind: "int64", value: x.tokens }, labels: { kind: "int64", value: x.labels } }),
+  )
+);
 await Deno.mkdir(`${work}/data`);
-await Deno.writeFile(`${work}/data/data-00000-of-00001.tfrecord`, new Uint8Array(records.flatMap((r) => [...r])));
+await Deno.writeFile(
+  `${work}/data/data-00000-of-00001.tfrecord`,
+  new Uint8Array(records.flatMap((r) => [...r])),
+);
 
 await Deno.writeTextFile(`${work}/config.json`, JSON.stringify({ name: "lm-fixture" }));
 const run = await new Deno.Command(".venv/bin/python", {
   args: [
-    "export/tf/driver.py", "--savedmodel", `${work}/model`, "--data", `${work}/data/*.tfrecord`, "--out", `${work}/ckpt`,
-    "--steps", "40", "--lr", "1e-2", "--cpu-replicas", "2", "--strategy", "mirrored", "--jit", "--log-every", "1",
-    "--config", `${work}/config.json`,
+    "export/tf/driver.py",
+    "--savedmodel",
+    `${work}/model`,
+    "--data",
+    `${work}/data/*.tfrecord`,
+    "--out",
+    `${work}/ckpt`,
+    "--steps",
+    "40",
+    "--lr",
+    "1e-2",
+    "--cpu-replicas",
+    "2",
+    "--strategy",
+    "mirrored",
+    "--jit",
+    "--log-every",
+    "1",
+    "--config",
+    `${work}/config.json`,
   ],
   stdout: "piped",
   stderr: "piped",
 }).output();
 const stdout = new TextDecoder().decode(run.stdout).trim();
-if (!run.success) throw new Error(`driver.py failed:\n${stdout}\n${new TextDecoder().decode(run.stderr).slice(-3000)}`);
+if (!run.success) {
+  throw new Error(`driver.py failed:\n${stdout}\n${new TextDecoder().decode(run.stderr).slice(-3000)}`);
+}
 const summary = JSON.parse(stdout.split("\n").at(-1)!);
-const losses = (await Deno.readTextFile(`${work}/ckpt/metrics.jsonl`)).trim().split("\n").map((l) => JSON.parse(l).total as number);
+const losses = (await Deno.readTextFile(`${work}/ckpt/metrics.jsonl`)).trim().split("\n").map((l) =>
+  JSON.parse(l).total as number
+);
 
 const evalLoss = (p: LmParams) =>
   tf.tidy(() => {
@@ -73,7 +106,12 @@ Deno.test("loadCheckpoint reads the trained weights back under the same param pa
   const before = treeFlatten(params), after = treeFlatten(ckpt.params as LmParams);
   assert.deepEqual(after.paths, before.paths);
   after.leaves.forEach((l, i) => assert.deepEqual(l.shape, before.leaves[i].shape));
-  assert.ok(after.leaves.some((l, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(l, before.leaves[i]))).dataSync()[0]) > 1e-3), "weights did not change");
+  assert.ok(
+    after.leaves.some((l, i) =>
+      tf.tidy(() => tf.max(tf.abs(tf.sub(l, before.leaves[i]))).dataSync()[0]) > 1e-3
+    ),
+    "weights did not change",
+  );
 });
 
 Deno.test("the weights trained in TensorFlow lower the loss when evaluated in TypeScript", async () => {

@@ -15,12 +15,21 @@ import { classifyOpenEnded, openEndedScore, type TextCodec } from "../../inferen
 
 await setBackend("wasm");
 
-const c: MirasolConfig = validateConfig({ ...tiny, name: "tiny-classify", text: { ...tiny.text, maxLength: 48 } });
+const c: MirasolConfig = validateConfig({
+  ...tiny,
+  name: "tiny-classify",
+  text: { ...tiny.text, maxLength: 48 },
+});
 
 /** Characters a-z -> 3..28, space -> 29; BOS 30, SEP 31, EOS 1. */
 const codec: TextCodec = {
-  encode: (t) => Array.from(t.toLowerCase(), (ch) => (ch >= "a" && ch <= "z" ? 3 + ch.charCodeAt(0) - 97 : ch === " " ? 29 : 2)),
-  decode: (ids) => ids.map((i) => (i >= 3 && i <= 28 ? String.fromCharCode(97 + i - 3) : i === 29 ? " " : "?")).join(""),
+  encode: (t) =>
+    Array.from(
+      t.toLowerCase(),
+      (ch) => (ch >= "a" && ch <= "z" ? 3 + ch.charCodeAt(0) - 97 : ch === " " ? 29 : 2),
+    ),
+  decode: (ids) =>
+    ids.map((i) => (i >= 3 && i <= 28 ? String.fromCharCode(97 + i - 3) : i === 29 ? " " : "?")).join(""),
   special: { bos: 30, sep: 31, eos: 1 },
 };
 const NAMES = ["red", "green", "blue"];
@@ -43,7 +52,10 @@ function framed() {
   return {
     text: tf.tensor2d(rows.map((r) => pad(r, 0)), [rows.length, L], "int32"),
     textMask: tf.tensor2d(rows.map((r) => pad(r.map(() => 1), 0)), [rows.length, L]),
-    lossMask: tf.tensor2d(rows.map((r) => pad(r.map((_, i) => (i >= prompt.length ? 1 : 0)), 0)), [rows.length, L]),
+    lossMask: tf.tensor2d(rows.map((r) => pad(r.map((_, i) => (i >= prompt.length ? 1 : 0)), 0)), [
+      rows.length,
+      L,
+    ]),
   };
 }
 
@@ -52,10 +64,16 @@ Deno.test("a decoder trained on classification items framed as classify() frames
   const media = clips();
   const h = mediaContext(params, media, c); // the colour reaches the decoder through h
   const t = framed();
-  const before = openEndedScore(classifyOpenEnded(params, media, NAMES, { config: c, tokenizer: codec }), [0, 1, 2]);
+  const before = openEndedScore(classifyOpenEnded(params, media, NAMES, { config: c, tokenizer: codec }), [
+    0,
+    1,
+    2,
+  ]);
   assert.ok(before.accuracy < 1, "untrained, the model should not already be right on every clip");
   const lossOf = valueAndGrad((p: MirasolParams["text_decoder"]) =>
-    tf.tidy(() => textLoss(textDecoder.apply(p, t.text, t.textMask, h, { train: false }), t.text, t.textMask, t.lossMask))
+    tf.tidy(() =>
+      textLoss(textDecoder.apply(p, t.text, t.textMask, h, { train: false }), t.text, t.textMask, t.lossMask)
+    )
   );
   const opt = adamw({ learningRate: 3e-3, weightDecay: 0 });
   let decoder = params.text_decoder, state = opt.init(decoder as unknown as Tree<tf.Tensor>);
@@ -75,7 +93,17 @@ Deno.test("a decoder trained on classification items framed as classify() frames
   assert.deepEqual(score.unmatched, []);
   const ranked = classifyFromContext(trained, h, NAMES, { config: c, tokenizer: codec });
   assert.deepEqual(ranked.map((r) => r[0].name), NAMES);
-  treeDispose([params as unknown as Tree, decoder as unknown as Tree, state, h, media.video, media.audio, t.text, t.textMask, t.lossMask]);
+  treeDispose([
+    params as unknown as Tree,
+    decoder as unknown as Tree,
+    state,
+    h,
+    media.video,
+    media.audio,
+    t.text,
+    t.textMask,
+    t.lossMask,
+  ]);
 });
 
 Deno.test("openEndedScore counts exact matches and reports every generation that names no class", () => {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { accuracyOf, emptyTally, exactMatch, isExactMatch, normalizeAnswer, tallyAdd } from "../../inference/eval.ts";
+import {
+  accuracyOf,
+  emptyTally,
+  exactMatch,
+  isExactMatch,
+  normalizeAnswer,
+  tallyAdd,
+} from "../../inference/eval.ts";
 
 Deno.test("normalizeAnswer() strips case, punctuation, articles and spacing, keeps decimals", () => {
   assert.equal(normalizeAnswer("  The Red  square!! "), "red square");
@@ -12,10 +19,13 @@ Deno.test("normalizeAnswer() strips case, punctuation, articles and spacing, kee
 });
 
 Deno.test("normalizeAnswer() is idempotent", () => {
-  fc.assert(fc.property(fc.string({ unit: "grapheme", maxLength: 40 }), (s) => {
-    const once = normalizeAnswer(s);
-    assert.equal(normalizeAnswer(once), once);
-  }), { numRuns: 500, seed: 5 });
+  fc.assert(
+    fc.property(fc.string({ unit: "grapheme", maxLength: 40 }), (s) => {
+      const once = normalizeAnswer(s);
+      assert.equal(normalizeAnswer(once), once);
+    }),
+    { numRuns: 500, seed: 5 },
+  );
 });
 
 Deno.test("exactMatch() scores against any accepted answer and reports accuracy", () => {
@@ -28,7 +38,13 @@ Deno.test("exactMatch() scores against any accepted answer and reports accuracy"
 
 Deno.test("tallyAdd() accumulates overall and per-group accuracy", () => {
   let t = emptyTally();
-  for (const [prediction, answers, group] of [["red", "red", "a"], ["blue", "red", "a"], ["yes", "yes", "d"]] as const) {
+  for (
+    const [prediction, answers, group] of [["red", "red", "a"], ["blue", "red", "a"], [
+      "yes",
+      "yes",
+      "d",
+    ]] as const
+  ) {
     t = tallyAdd(t, { prediction, answers, group });
   }
   assert.equal(accuracyOf(t.total), 2 / 3);

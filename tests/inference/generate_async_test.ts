@@ -30,15 +30,29 @@ async function compareSyncAsync(): Promise<void> {
       assert.equal(tf.memory().numTensors, before, "generateAsync leaks no tensors");
       const want = generate(params, media, [1, 2, 3], opts);
       assert.deepEqual(got.map((g) => g.tokens), want.map((g) => g.tokens));
-      got.forEach((g, b) => g.logProbs.forEach((lp, i) => assert.ok(Math.abs(lp - want[b].logProbs[i]) < 1e-5)));
+      got.forEach((g, b) =>
+        g.logProbs.forEach((lp, i) => assert.ok(Math.abs(lp - want[b].logProbs[i]) < 1e-5))
+      );
     }
-    await assert.rejects(async () => await generateAsync(params, media, [1], { config: c, maxLen: 2, strategy: { kind: "beam", beamSize: 2 } } as GenerateOptions), ConfigError);
+    await assert.rejects(
+      async () =>
+        await generateAsync(
+          params,
+          media,
+          [1],
+          { config: c, maxLen: 2, strategy: { kind: "beam", beamSize: 2 } } as GenerateOptions,
+        ),
+      ConfigError,
+    );
   } finally {
     tf.dispose([...Object.values(batch), ...treeLeaves(params as Tree)]);
   }
 }
 
-Deno.test("generateAsync gives generate's tokens and log-probs (greedy, sampling, top-k) on cpu, and refuses beam search", compareSyncAsync);
+Deno.test(
+  "generateAsync gives generate's tokens and log-probs (greedy, sampling, top-k) on cpu, and refuses beam search",
+  compareSyncAsync,
+);
 
 /** webgpu only where Deno sees an adapter (mesa's software Vulkan, llvmpipe, counts). */
 const adapter = "gpu" in navigator ? await navigator.gpu.requestAdapter().catch(() => null) : null;

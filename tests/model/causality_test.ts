@@ -15,7 +15,15 @@ import * as transformer from "../../model/layers/transformer.ts";
 
 await setBackend("wasm");
 
-type Case = { depth: number; heads: number; numChunks: number; tokensPerChunk: number; chunk: number; token: number; seed: number };
+type Case = {
+  depth: number;
+  heads: number;
+  numChunks: number;
+  tokensPerChunk: number;
+  chunk: number;
+  token: number;
+  seed: number;
+};
 
 const caseArb = fc
   .record({
@@ -62,7 +70,12 @@ Deno.test("a chunk-causal transformer stack: perturbing a token of chunk t' chan
       const { clean, perturbed, D } = runPair(c);
       const past = c.chunk * c.tokensPerChunk * D; // entries of chunks < t'
       for (let i = 0; i < past; i++) {
-        assert.ok(Object.is(clean[i], perturbed[i]), `output ${Math.floor(i / D)} (chunk ${Math.floor(i / D / c.tokensPerChunk)}) moved: ${clean[i]} -> ${perturbed[i]}`);
+        assert.ok(
+          Object.is(clean[i], perturbed[i]),
+          `output ${Math.floor(i / D)} (chunk ${Math.floor(i / D / c.tokensPerChunk)}) moved: ${
+            clean[i]
+          } -> ${perturbed[i]}`,
+        );
       }
     }),
     { numRuns: 100, seed: 424242 },
@@ -75,7 +88,10 @@ Deno.test("a chunk-causal transformer stack: an earlier token of the same chunk 
       const { clean, perturbed, D } = runPair(c);
       const first = c.chunk * c.tokensPerChunk * D; // the chunk's first token, which precedes the perturbed one
       const moved = Array.from({ length: D }, (_, d) => Math.abs(clean[first + d] - perturbed[first + d]));
-      assert.ok(Math.max(...moved) > 0, `the first token of chunk ${c.chunk} ignored token ${c.token} of its chunk`);
+      assert.ok(
+        Math.max(...moved) > 0,
+        `the first token of chunk ${c.chunk} ignored token ${c.token} of its chunk`,
+      );
     }),
     { numRuns: 100, seed: 434343 },
   );
@@ -83,13 +99,18 @@ Deno.test("a chunk-causal transformer stack: an earlier token of the same chunk 
 
 Deno.test("the detectors can tell masks apart: no mask leaks the future, a token-causal mask hides a chunk's later tokens", () => {
   const D = 8, key = PRNGKey(3);
-  const params = transformer.initStack(key, { depth: 2, block: { dim: D, heads: 2, headDim: 4, mlpHidden: 16 } });
+  const params = transformer.initStack(key, {
+    depth: 2,
+    block: { dim: D, heads: 2, headDim: 4, mlpHidden: 16 },
+  });
   const moved = (mask: tf.Tensor | undefined, row: number) =>
     tf.tidy(() => {
       const x = normal(foldIn(key, 1), [1, 4, D]);
       const x2 = tf.add(x, tf.reshape(tf.oneHot([3], 4), [1, 4, 1])); // move token 3 (chunk 1 of 2, second token)
-      const y = transformer.applyStack(params, x, { mask }), y2 = transformer.applyStack(params, x2, { mask });
-      return tf.max(tf.abs(tf.sub(tf.slice(y, [0, row, 0], [1, 1, D]), tf.slice(y2, [0, row, 0], [1, 1, D])))).dataSync()[0];
+      const y = transformer.applyStack(params, x, { mask }),
+        y2 = transformer.applyStack(params, x2, { mask });
+      return tf.max(tf.abs(tf.sub(tf.slice(y, [0, row, 0], [1, 1, D]), tf.slice(y2, [0, row, 0], [1, 1, D]))))
+        .dataSync()[0];
     });
   assert.ok(moved(undefined, 0) > 0, "without a mask, chunk 0 sees chunk 1");
   const tokenCausal = tf.linalg.bandPart(tf.ones([4, 4]), -1, 0);

@@ -249,7 +249,10 @@ Deno.test("the keep mask (tensor ops) hides exactly the smallest draws of each c
         const key = PRNGKey(seed);
         const got = tf.tidy(() => sampleKeep(key, { batch, chunks, tokens }, ratio).dataSync());
         const u = uniformValues(key, batch * chunks * tokens);
-        assert.deepEqual(Array.from(got), Array.from(keepOracle(u, batch * chunks, tokens, maskedPerChunk(tokens, ratio))));
+        assert.deepEqual(
+          Array.from(got),
+          Array.from(keepOracle(u, batch * chunks, tokens, maskedPerChunk(tokens, ratio))),
+        );
       },
     ),
     { numRuns: 100, seed: 43 },

@@ -19,7 +19,10 @@ function read(m: tf.Tensor2D): boolean[][] {
   const [rows, cols] = m.shape;
   const data = m.dataSync();
   m.dispose();
-  return Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => data[i * cols + j] === 1));
+  return Array.from(
+    { length: rows },
+    (_, i) => Array.from({ length: cols }, (_, j) => data[i * cols + j] === 1),
+  );
 }
 
 Deno.test("chunkCausalMask(2, 2) is block lower-triangular", () => {
@@ -40,7 +43,11 @@ Deno.test("chunkCausalMask: token i may attend to j iff floor(j/n) <= floor(i/n)
       for (let i = 0; i < numChunks * n; i++) {
         assert.equal(m[i].length, numChunks * n);
         for (let j = 0; j < numChunks * n; j++) {
-          assert.equal(m[i][j], Math.floor(j / n) <= Math.floor(i / n), `entry (${i}, ${j}) of T=${numChunks}, n=${n}`);
+          assert.equal(
+            m[i][j],
+            Math.floor(j / n) <= Math.floor(i / n),
+            `entry (${i}, ${j}) of T=${numChunks}, n=${n}`,
+          );
         }
       }
       assert.deepEqual(chunkCausalMaskArray(numChunks, n), m, "the host-side array is the applied mask");
@@ -51,17 +58,26 @@ Deno.test("chunkCausalMask: token i may attend to j iff floor(j/n) <= floor(i/n)
 
 Deno.test("chunkCausalCrossMask: queries of chunk t see exactly the keys of chunks <= t", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }), (numChunks, q, k) => {
-      const m = read(chunkCausalCrossMask(numChunks, q, k));
-      assert.equal(m.length, numChunks * q);
-      for (let i = 0; i < numChunks * q; i++) {
-        assert.equal(m[i].length, numChunks * k);
-        for (let j = 0; j < numChunks * k; j++) {
-          assert.equal(m[i][j], Math.floor(j / k) <= Math.floor(i / q), `entry (${i}, ${j}) of T=${numChunks}, q=${q}, k=${k}`);
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 5 }),
+      (numChunks, q, k) => {
+        const m = read(chunkCausalCrossMask(numChunks, q, k));
+        assert.equal(m.length, numChunks * q);
+        for (let i = 0; i < numChunks * q; i++) {
+          assert.equal(m[i].length, numChunks * k);
+          for (let j = 0; j < numChunks * k; j++) {
+            assert.equal(
+              m[i][j],
+              Math.floor(j / k) <= Math.floor(i / q),
+              `entry (${i}, ${j}) of T=${numChunks}, q=${q}, k=${k}`,
+            );
+          }
         }
-      }
-      assert.deepEqual(chunkCausalCrossMaskArray(numChunks, q, k), m);
-    }),
+        assert.deepEqual(chunkCausalCrossMaskArray(numChunks, q, k), m);
+      },
+    ),
     { numRuns: 150, seed: 7 },
   );
 });
@@ -80,7 +96,9 @@ Deno.test("causalMask(q, k): query i sits at position k - q + i and sees keys up
     fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 8 }), (q, old) => {
       const m = read(causalMask(q, q + old));
       for (let i = 0; i < q; i++) {
-        for (let j = 0; j < q + old; j++) assert.equal(m[i][j], j <= old + i, `entry (${i}, ${j}) of q=${q}, k=${q + old}`);
+        for (let j = 0; j < q + old; j++) {
+          assert.equal(m[i][j], j <= old + i, `entry (${i}, ${j}) of q=${q}, k=${q + old}`);
+        }
       }
     }),
     { numRuns: 100, seed: 5 },
@@ -88,7 +106,13 @@ Deno.test("causalMask(q, k): query i sits at position k - q + i and sees keys up
 });
 
 Deno.test("mask builders reject counts that are not positive integers, naming the argument", () => {
-  assert.throws(() => chunkCausalMask(0, 4), (e: unknown) => e instanceof ConfigError && /numChunks must be a positive integer, got 0/.test(e.message));
-  assert.throws(() => chunkCausalCrossMask(2, 1.5, 3), (e: unknown) => e instanceof ConfigError && /queriesPerChunk/.test(e.message));
+  assert.throws(
+    () => chunkCausalMask(0, 4),
+    (e: unknown) => e instanceof ConfigError && /numChunks must be a positive integer, got 0/.test(e.message),
+  );
+  assert.throws(
+    () => chunkCausalCrossMask(2, 1.5, 3),
+    (e: unknown) => e instanceof ConfigError && /queriesPerChunk/.test(e.message),
+  );
   assert.throws(() => causalMask(4, 3), ConfigError);
 });

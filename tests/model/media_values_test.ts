@@ -33,9 +33,14 @@ Deno.test("validateBatch names the field, row, element and value of any NaN, Inf
           assert.throws(() => validateBatch(batch, tiny), (e: unknown) => {
             assert.ok(e instanceof InputError, String(e));
             assert.equal(e.field, field);
-            assert.match(e.got, new RegExp(`^${String(value).replace(".", "\\.")} at row ${row}, element \\[`));
+            assert.match(
+              e.got,
+              new RegExp(`^${String(value).replace(".", "\\.")} at row ${row}, element \\[`),
+            );
             const shape = x.shape.slice(1);
-            const index = shape.map((_, d) => Math.floor(flat / shape.slice(d + 1).reduce((a, b) => a * b, 1)) % shape[d]);
+            const index = shape.map((_, d) =>
+              Math.floor(flat / shape.slice(d + 1).reduce((a, b) => a * b, 1)) % shape[d]
+            );
             assert.ok(e.got.endsWith(`[${index.join(", ")}]`), e.got);
             return true;
           });

@@ -4,7 +4,15 @@ import { hasWebGPU, setBackend } from "../../transforms/backend.ts";
 import { valueAndGrad } from "../../transforms/grad.ts";
 import { PRNGKey, split } from "../../transforms/random.ts";
 import { treeDispose, treeFlatten } from "../../transforms/tree.ts";
-import { configs, exampleBatch, forward, init, loss, type MirasolBatch, type MirasolParams } from "../../model/mod.ts";
+import {
+  configs,
+  exampleBatch,
+  forward,
+  init,
+  loss,
+  type MirasolBatch,
+  type MirasolParams,
+} from "../../model/mod.ts";
 
 // webgpu under Deno reads only asynchronously (tfjs' synchronous read needs an OffscreenCanvas),
 // so everything here is read with `await data()`.
@@ -43,7 +51,10 @@ Deno.test("the tiny model's forward, loss and gradients on webgpu equal those on
   const gpu = await run("webgpu");
   await setBackend("wasm");
   assert.ok(maxRelDiff(gpu.h, wasm.h) < 1e-3, `h differs by ${maxRelDiff(gpu.h, wasm.h)}`);
-  assert.ok(maxRelDiff(gpu.logits, wasm.logits) < 1e-3, `logits differ by ${maxRelDiff(gpu.logits, wasm.logits)}`);
+  assert.ok(
+    maxRelDiff(gpu.logits, wasm.logits) < 1e-3,
+    `logits differ by ${maxRelDiff(gpu.logits, wasm.logits)}`,
+  );
   assert.ok(Math.abs(gpu.loss - wasm.loss) / wasm.loss < 1e-4, `loss ${gpu.loss} vs ${wasm.loss}`);
   const worst = Math.max(...gpu.grads.map((g, i) => maxRelDiff(g, wasm.grads[i])));
   assert.ok(worst < 1e-2, `a gradient leaf differs by ${worst}`);

@@ -41,7 +41,11 @@ const BAD: [string, Record<string, unknown>, RegExp][] = [
   ["an undefined config", { config: undefined }, /config is undefined/],
   ["a null config", { config: null }, /config is null/],
   ["a NaN config field", { config: { ...CONFIG, losses: { text: NaN } } }, /config\.losses\.text is NaN/],
-  ["a config field that is undefined", { config: { ...CONFIG, depth: [2, undefined] } }, /config\.depth\[1\] is undefined/],
+  [
+    "a config field that is undefined",
+    { config: { ...CONFIG, depth: [2, undefined] } },
+    /config\.depth\[1\] is undefined/,
+  ],
   ["a negative step", { step: -1 }, /step must be a non-negative integer, got -1/],
   ["a fractional step", { step: 1.5 }, /step must be a non-negative integer, got 1.5/],
   ["a key of 3 words", { key: new Uint32Array(3) }, /key must be 2 uint32 words/],
@@ -75,11 +79,19 @@ Deno.test("saveCheckpoint into a folder of another config is a CheckpointClash n
   );
   // the same name with another value is another config too
   await assert.rejects(
-    saveCheckpoint(dir, { params: p, optState: {}, step: 9, key: PRNGKey(9), config: { ...CONFIG, depth: [3] } }),
+    saveCheckpoint(dir, {
+      params: p,
+      optState: {},
+      step: 9,
+      key: PRNGKey(9),
+      config: { ...CONFIG, depth: [3] },
+    }),
     CheckpointClash,
   );
   assert.deepEqual(await listing(dir), bytes);
-  await saveCheckpoint(dir, { params: p, optState: {}, step: 9, key: PRNGKey(9), config: other }, { overwrite: true });
+  await saveCheckpoint(dir, { params: p, optState: {}, step: 9, key: PRNGKey(9), config: other }, {
+    overwrite: true,
+  });
   const loaded = await loadCheckpoint(dir, { config: other });
   assert.equal(loaded.step, 9);
   treeDispose([p, loaded.params]);

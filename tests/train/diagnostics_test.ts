@@ -32,9 +32,15 @@ Deno.test("a collapsed x (the same for every sample and token) has zero spread a
     assert.ok(Math.abs(value(d.latent) - value(d.latent_shuffled)) < 1e-6);
     // A sample-specific x: h = x one chunk ahead predicts its own sample far better than another's.
     const x2 = tf.tensor(normalValues(PRNGKey(5), B * T * m * D), [B, T, m, D]) as tf.Tensor4D;
-    const ahead = tf.concat([tf.slice(x2, [0, 1, 0, 0], [B, T - 1, m, D]), tf.slice(x2, [0, 0, 0, 0], [B, 1, m, D])], 1) as tf.Tensor4D;
+    const ahead = tf.concat([
+      tf.slice(x2, [0, 1, 0, 0], [B, T - 1, m, D]),
+      tf.slice(x2, [0, 0, 0, 0], [B, 1, m, D]),
+    ], 1) as tf.Tensor4D;
     const e = collapseDiagnostics(x2, ahead);
-    assert.ok(value(e.latent) < 1e-5 && value(e.latent_shuffled) > 0.5, `${value(e.latent)} vs ${value(e.latent_shuffled)}`);
+    assert.ok(
+      value(e.latent) < 1e-5 && value(e.latent_shuffled) > 0.5,
+      `${value(e.latent)} vs ${value(e.latent_shuffled)}`,
+    );
     assert.ok(value(e.x_spread_samples) > 0.5 && value(e.x_rank) > 3);
   });
 });

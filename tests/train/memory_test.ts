@@ -7,7 +7,10 @@ import { init } from "../../model/mirasol.ts";
 Deno.test("paper3b cannot train on wasm: a MemoryError names the config, batch and both sizes before any allocation", () => {
   assert.throws(() => requireFits(configs.paper3b as MirasolConfig, 8, "wasm"), (e: unknown) => {
     assert.ok(e instanceof MemoryError, String(e));
-    assert.match(e.message, /^Cannot train config 'paper3b' with batch 8: it needs about [\d.]+ GiB .* more than the 4\.0 GiB the wasm backend/);
+    assert.match(
+      e.message,
+      /^Cannot train config 'paper3b' with batch 8: it needs about [\d.]+ GiB .* more than the 4\.0 GiB the wasm backend/,
+    );
     return true;
   });
 });

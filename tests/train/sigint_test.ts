@@ -8,8 +8,25 @@ Deno.test("a second Ctrl-C during a training step ends deno task train at once w
   const out = await Deno.makeTempDir();
   // batch 256 makes each tiny step long enough (seconds) that both signals land inside one step
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "--config", "tiny", "--data", "synthetic", "--steps", "1000", "--batch", "256",
-      "--out", out, "--log-every", "1", "--checkpoint-every", "1000"],
+    args: [
+      "run",
+      "-A",
+      CLI,
+      "--config",
+      "tiny",
+      "--data",
+      "synthetic",
+      "--steps",
+      "1000",
+      "--batch",
+      "256",
+      "--out",
+      out,
+      "--log-every",
+      "1",
+      "--checkpoint-every",
+      "1000",
+    ],
     cwd: ROOT,
     stdout: "null",
     stderr: "null",

@@ -19,7 +19,18 @@ await setBackend("wasm");
 
 const work = await Deno.makeTempDir({ prefix: "stages_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
-const common = ["--config", "tiny", "--data", "synthetic:4", "--batch", "2", "--backend", "wasm", "--log-every", "1"];
+const common = [
+  "--config",
+  "tiny",
+  "--data",
+  "synthetic:4",
+  "--batch",
+  "2",
+  "--backend",
+  "wasm",
+  "--log-every",
+  "1",
+];
 const quiet = async (f: () => Promise<number>) => {
   const [log, error] = [console.log, console.error];
   console.log = console.error = () => {};
@@ -80,7 +91,9 @@ Deno.test("the finetune stage starts from the pretraining params with text x10 a
     assert.ok(counts(pre.optState).every((c) => c === 3), `pretraining counts ${counts(pre.optState)}`);
     assert.ok(counts(fine.optState).every((c) => c === 1), `finetuning counts ${counts(fine.optState)}`);
   } finally {
-    for (const t of [pre.params, pre.optState, fine.params, fine.optState, fresh]) treeDispose(t as Tree<tf.Tensor>);
+    for (const t of [pre.params, pre.optState, fine.params, fine.optState, fresh]) {
+      treeDispose(t as Tree<tf.Tensor>);
+    }
   }
 });
 
@@ -90,7 +103,17 @@ Deno.test("--init-from a checkpoint of another network fails naming the differin
     (e: unknown) => e instanceof CheckpointMismatch,
   );
   const code = await quiet(() =>
-    main([...common, "--out", `${work}/x`, "--steps", "1", "--stage", "finetune", "--init-from", `${work}/none`])
+    main([
+      ...common,
+      "--out",
+      `${work}/x`,
+      "--steps",
+      "1",
+      "--stage",
+      "finetune",
+      "--init-from",
+      `${work}/none`,
+    ])
   );
   assert.equal(code, 1);
 });

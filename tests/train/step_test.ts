@@ -36,7 +36,12 @@ Deno.test("trainStep leaks no tensor: the live count and bytes after every step 
   const run = PRNGKey(2);
   let afterFirst = 0, bytesAfterFirst = 0;
   for (let i = 0; i < 5; i++) {
-    const r = trainStep(params, optState, batch, stepKey(run, i), { config, optimizer, schedule: 1e-3, step: i });
+    const r = trainStep(params, optState, batch, stepKey(run, i), {
+      config,
+      optimizer,
+      schedule: 1e-3,
+      step: i,
+    });
     treeDispose(asTree(params));
     treeDispose(optState);
     ({ params, optState } = r);

@@ -7,7 +7,11 @@ import { treeDispose, treeMap } from "../../transforms/tree.ts";
 await setBackend("wasm");
 
 type P = { w: tf.Tensor; b: tf.Tensor; unused: { v: tf.Tensor } };
-const params = (): P => ({ w: tf.tensor2d([[1, 2], [3, 4]]), b: tf.tensor1d([0.5, -1]), unused: { v: tf.ones([3]) } });
+const params = (): P => ({
+  w: tf.tensor2d([[1, 2], [3, 4]]),
+  b: tf.tensor1d([0.5, -1]),
+  unused: { v: tf.ones([3]) },
+});
 
 /** loss = sum((x W + b)^2): dL/dW = 2 x^T (xW + b), dL/db = 2 sum_rows(xW + b). */
 const loss = (p: P, x: tf.Tensor) => tf.sum(tf.square(tf.add(tf.matMul(x, p.w), p.b))) as tf.Scalar;
@@ -55,7 +59,10 @@ Deno.test("valueAndGrad() leaks no tensor over 100 calls", () => {
 Deno.test("valueAndGrad() names the leaf it cannot differentiate and rejects non-scalar losses", () => {
   const p = { w: tf.ones([2]), steps: tf.scalar(3, "int32") };
   assert.throws(() => valueAndGrad((q: typeof p) => tf.sum(q.w) as tf.Scalar)(p), /'steps'/);
-  assert.throws(() => valueAndGrad((q: { w: tf.Tensor }) => q.w as tf.Scalar)({ w: p.w }), /scalar loss, got shape \[2\]/);
+  assert.throws(
+    () => valueAndGrad((q: { w: tf.Tensor }) => q.w as tf.Scalar)({ w: p.w }),
+    /scalar loss, got shape \[2\]/,
+  );
   treeDispose(p);
   void treeMap;
 });

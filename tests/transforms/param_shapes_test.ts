@@ -29,14 +29,22 @@ function init(key: Key, c: Cfg) {
 }
 
 Deno.test("paramShapes() agrees with the shapes and dtypes of init() output", () => {
-  fc.assert(fc.property(
-    fc.record({ dim: fc.integer({ min: 1, max: 8 }), hidden: fc.integer({ min: 1, max: 8 }), depth: fc.integer({ min: 0, max: 3 }), vocab: fc.integer({ min: 1, max: 9 }) }),
-    (c) => {
-      const params = init(PRNGKey(0), c);
-      assert.deepEqual(paramShapes(init, c), treeShapes(params));
-      treeDispose(params);
-    },
-  ), { numRuns: 100, seed: 3 });
+  fc.assert(
+    fc.property(
+      fc.record({
+        dim: fc.integer({ min: 1, max: 8 }),
+        hidden: fc.integer({ min: 1, max: 8 }),
+        depth: fc.integer({ min: 0, max: 3 }),
+        vocab: fc.integer({ min: 1, max: 9 }),
+      }),
+      (c) => {
+        const params = init(PRNGKey(0), c);
+        assert.deepEqual(paramShapes(init, c), treeShapes(params));
+        treeDispose(params);
+      },
+    ),
+    { numRuns: 100, seed: 3 },
+  );
 });
 
 Deno.test("paramShapes() describes 10 billion parameters without allocating them", () => {

@@ -4,7 +4,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import { hasWebGPU, setBackend } from "../../transforms/backend.ts";
 import { threefry2x32 } from "../../transforms/threefry.ts";
 import {
-  bernoulli, foldIn, keyFromWords, keysFor, normal, PRNGKey, split, truncatedNormal, uniform,
+  bernoulli,
+  foldIn,
+  keyFromWords,
+  keysFor,
+  normal,
+  PRNGKey,
+  split,
+  truncatedNormal,
+  uniform,
 } from "../../transforms/random.ts";
 
 await setBackend("wasm");
@@ -34,13 +42,16 @@ Deno.test("normal(PRNGKey(0), [1]) is jax.random.normal's -0.20584226", () => {
 });
 
 Deno.test("split keys never repeat: not the parent, not each other, not their own children", () => {
-  fc.assert(fc.property(fc.nat(), fc.integer({ min: 2, max: 16 }), (seed, n) => {
-    const root = PRNGKey(seed);
-    const children = split(root, n);
-    const grandchildren = children.flatMap((k) => split(k, n));
-    const all = [root, ...children, ...grandchildren, ...children.map((k, i) => foldIn(k, i))];
-    assert.equal(new Set(all.map((k) => k.join(","))).size, all.length);
-  }), { numRuns: 200, seed: 42 });
+  fc.assert(
+    fc.property(fc.nat(), fc.integer({ min: 2, max: 16 }), (seed, n) => {
+      const root = PRNGKey(seed);
+      const children = split(root, n);
+      const grandchildren = children.flatMap((k) => split(k, n));
+      const all = [root, ...children, ...grandchildren, ...children.map((k, i) => foldIn(k, i))];
+      assert.equal(new Set(all.map((k) => k.join(","))).size, all.length);
+    }),
+    { numRuns: 200, seed: 42 },
+  );
 });
 
 Deno.test("keysFor derives keys by name: adding a sibling leaves the others' keys unchanged", () => {
@@ -88,7 +99,12 @@ Deno.test("the same key gives the same numbers on cpu, wasm and webgpu", async (
   const draw = () => {
     const key = PRNGKey(11);
     const [a, b, c] = split(key, 3);
-    return [normal(a, [257]), uniform(b, [3, 5]), truncatedNormal(c, [64], { std: 0.02 }), bernoulli(key, 0.5, [33])]
+    return [
+      normal(a, [257]),
+      uniform(b, [3, 5]),
+      truncatedNormal(c, [64], { std: 0.02 }),
+      bernoulli(key, 0.5, [33]),
+    ]
       .map((t) => Array.from(t.dataSync()));
   };
   const results: Record<string, number[][]> = {};

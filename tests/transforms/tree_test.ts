@@ -3,13 +3,24 @@ import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs-core";
 import { setBackend } from "../../transforms/backend.ts";
 import {
-  countParams, type Leaf, treeDispose, treeFlatten, treeMap, treeMapMany, treePaths, type Tree, treeUnflatten,
+  countParams,
+  type Leaf,
+  type Tree,
+  treeDispose,
+  treeFlatten,
+  treeMap,
+  treeMapMany,
+  treePaths,
+  treeUnflatten,
 } from "../../transforms/tree.ts";
 
 await setBackend("wasm");
 
 /** Arbitrary trees of {shape, dtype} leaves, with records, arrays and empty (null) subtrees. */
-const shapeLeaf = fc.record({ shape: fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 3 }), dtype: fc.constant("float32" as const) });
+const shapeLeaf = fc.record({
+  shape: fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 3 }),
+  dtype: fc.constant("float32" as const),
+});
 const { tree: arbTree } = fc.letrec<{ tree: Tree<Leaf> }>((tie) => ({
   tree: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
@@ -21,28 +32,41 @@ const { tree: arbTree } = fc.letrec<{ tree: Tree<Leaf> }>((tie) => ({
 }));
 
 Deno.test("treeUnflatten(treeFlatten(t)) rebuilds t exactly", () => {
-  fc.assert(fc.property(arbTree, (t) => {
-    const { leaves, treedef } = treeFlatten(t);
-    assert.deepEqual(treeUnflatten(treedef, leaves), t);
-  }), { numRuns: 300, seed: 1 });
+  fc.assert(
+    fc.property(arbTree, (t) => {
+      const { leaves, treedef } = treeFlatten(t);
+      assert.deepEqual(treeUnflatten(treedef, leaves), t);
+    }),
+    { numRuns: 300, seed: 1 },
+  );
 });
 
 Deno.test("flat order and paths do not depend on the order record fields were written in", () => {
   const a = { w: { shape: [2], dtype: "float32" as const }, b: { shape: [1], dtype: "float32" as const } };
   const b = { b: a.b, w: a.w };
   assert.deepEqual(treePaths(a), treePaths(b));
-  assert.deepEqual(treePaths({ blocks: [{ attn: { q: { w: a.w } } }, a], ln: null }), ["blocks/0/attn/q/w", "blocks/1/b", "blocks/1/w"]);
+  assert.deepEqual(treePaths({ blocks: [{ attn: { q: { w: a.w } } }, a], ln: null }), [
+    "blocks/0/attn/q/w",
+    "blocks/1/b",
+    "blocks/1/w",
+  ]);
 });
 
 Deno.test("treeMap keeps structure, passes paths, and countParams sums leaf sizes", () => {
-  fc.assert(fc.property(arbTree, (t) => {
-    const mapped = treeMap(t, (leaf, path) => ({ shape: [...leaf.shape, 1], dtype: "int32" as const, path }));
-    const { paths } = treeFlatten(t);
-    const count = treeFlatten(t).leaves.reduce((n, l) => n + l.shape.reduce((a, b) => a * b, 1), 0);
-    assert.equal(countParams(t), count);
-    assert.equal(treeFlatten(treeMap(t, (l) => l)).paths.length, paths.length);
-    assert.ok(mapped !== undefined);
-  }), { numRuns: 200, seed: 2 });
+  fc.assert(
+    fc.property(arbTree, (t) => {
+      const mapped = treeMap(
+        t,
+        (leaf, path) => ({ shape: [...leaf.shape, 1], dtype: "int32" as const, path }),
+      );
+      const { paths } = treeFlatten(t);
+      const count = treeFlatten(t).leaves.reduce((n, l) => n + l.shape.reduce((a, b) => a * b, 1), 0);
+      assert.equal(countParams(t), count);
+      assert.equal(treeFlatten(treeMap(t, (l) => l)).paths.length, paths.length);
+      assert.ok(mapped !== undefined);
+    }),
+    { numRuns: 200, seed: 2 },
+  );
 });
 
 Deno.test("treeMapMany zips trees of one structure and names the first path where they differ", () => {

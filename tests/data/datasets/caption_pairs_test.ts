@@ -41,7 +41,11 @@ Deno.test("loadCaptionPairs() reads JSON lines, skipping blank lines and accepti
   const r = await load("pairs.jsonl", '{"video": "a", "caption": "one"}\n\n{"video": 7, "caption": "two"}\n');
   assert.equal(r._tag, "Success");
   const items = (r as { success: { videoId: string; caption: string; source: { line: number } }[] }).success;
-  assert.deepEqual(items.map((i) => [i.videoId, i.caption, i.source.line]), [["a", "one", 1], ["7", "two", 3]]);
+  assert.deepEqual(items.map((i) => [i.videoId, i.caption, i.source.line]), [["a", "one", 1], [
+    "7",
+    "two",
+    3,
+  ]]);
 });
 
 Deno.test("a JSON-lines row without a caption fails naming the line and the field", async () => {

@@ -23,7 +23,11 @@ export type Subject = {
   readonly inputs: (key: Key) => tf.Tensor[];
   readonly apply: (params: any, inputs: tf.Tensor[]) => tf.Tensor;
   /** wrong-shape inputs and the `Cannot apply <op> to <input>` they must be reported with */
-  readonly bad: readonly { readonly inputs: () => tf.Tensor[]; readonly op: string; readonly input: string }[];
+  readonly bad: readonly {
+    readonly inputs: () => tf.Tensor[];
+    readonly op: string;
+    readonly input: string;
+  }[];
   /** params depend on the key (LayerNorm's do not) */
   readonly random: boolean;
 };
@@ -102,7 +106,11 @@ export const SUBJECTS: readonly Subject[] = [
     init: (k) => transformer.initBlock(k, { ...blockCfg, cross: true, contextDim: 6 }),
     inputs: (k) => [x3(k), x3(foldIn(k, 1), 5, 6), chunkCausalMask(2, 3)],
     apply: (p, [x, context, mask]) => transformer.applyBlock(p, x, { context, mask }),
-    bad: [{ inputs: () => [tf.zeros([B, T, D - 1]), tf.zeros([B, 5, 6])], op: "transformer block", input: "x" }],
+    bad: [{
+      inputs: () => [tf.zeros([B, T, D - 1]), tf.zeros([B, 5, 6])],
+      op: "transformer block",
+      input: "x",
+    }],
     random: true,
   },
   {

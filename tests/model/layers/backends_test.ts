@@ -38,21 +38,30 @@ const computations: Computation[] = [
   })),
   {
     name: "dropout (train, keyed)",
-    run: () => tf.tidy(() => dropout.apply(normal(PRNGKey(1), [4, 33]), { rate: 0.3, train: true, key: PRNGKey(2) })),
+    run: () =>
+      tf.tidy(() => dropout.apply(normal(PRNGKey(1), [4, 33]), { rate: 0.3, train: true, key: PRNGKey(2) })),
   },
   { name: "sinusoidal", run: () => position.sinusoidal(50, 16) },
   { name: "sincos3d", run: () => position.sincos3d([[0, 4, 8], [7, 100, 3]], 24) },
   {
     name: "transformer stack, cached decoding with cross-attention",
     run: () => {
-      const p = transformer.initStack(PRNGKey(5), { depth: 2, block: { dim: 8, heads: 2, headDim: 4, mlpHidden: 16, cross: true } });
+      const p = transformer.initStack(PRNGKey(5), {
+        depth: 2,
+        block: { dim: 8, heads: 2, headDim: 4, mlpHidden: 16, cross: true },
+      });
       const y = tf.tidy(() => {
         const x = normal(PRNGKey(6), [1, 4, 8]), context = normal(PRNGKey(7), [1, 3, 8]);
         const crossKV = transformer.stackCrossKV(p, context);
         let caches: attention.KVCache[] | null = null;
         const steps: tf.Tensor[] = [];
         for (let t = 0; t < 4; t++) {
-          const out: { y: tf.Tensor; caches: attention.KVCache[] } = transformer.applyStackCached(p, tf.slice(x, [0, t, 0], [1, 1, 8]), caches, { crossKV });
+          const out: { y: tf.Tensor; caches: attention.KVCache[] } = transformer.applyStackCached(
+            p,
+            tf.slice(x, [0, t, 0], [1, 1, 8]),
+            caches,
+            { crossKV },
+          );
           steps.push(out.y);
           caches = out.caches;
         }
@@ -67,7 +76,10 @@ const computations: Computation[] = [
     run: () => {
       const p = attention.init(PRNGKey(8), { dim: 6, heads: 2, headDim: 3 });
       const y = tf.tidy(() => {
-        const mask = tf.logicalAnd(chunkCausalMask(2, 2), tf.tensor2d([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [4, 4], "bool"));
+        const mask = tf.logicalAnd(
+          chunkCausalMask(2, 2),
+          tf.tensor2d([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [4, 4], "bool"),
+        );
         return attention.apply(p, normal(PRNGKey(9), [2, 4, 6]), { mask });
       });
       treeDispose(p);
@@ -76,7 +88,9 @@ const computations: Computation[] = [
   },
 ];
 
-async function outputsOn(backend: BackendName): Promise<Map<string, { shape: number[]; values: Float32Array }>> {
+async function outputsOn(
+  backend: BackendName,
+): Promise<Map<string, { shape: number[]; values: Float32Array }>> {
   await setBackend(backend);
   const out = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const c of computations) {

@@ -10,7 +10,14 @@ import { setBackend } from "../../../transforms/backend.ts";
 import { foldIn, type Key, normal, PRNGKey } from "../../../transforms/random.ts";
 import { valueAndGrad } from "../../../transforms/grad.ts";
 import { paramShapes } from "../../../transforms/param_shapes.ts";
-import { type Tree, treeDispose, treeFlatten, treeLeaves, treeMap, treeShapes } from "../../../transforms/tree.ts";
+import {
+  type Tree,
+  treeDispose,
+  treeFlatten,
+  treeLeaves,
+  treeMap,
+  treeShapes,
+} from "../../../transforms/tree.ts";
 import { ShapeError } from "../../../model/errors.ts";
 import { SUBJECTS } from "./_catalogue.ts";
 
@@ -107,7 +114,10 @@ for (const s of SUBJECTS) {
       return v;
     };
     const numeric = (shifted(1) - shifted(-1)) / (2 * eps);
-    assert.ok(Math.abs(numeric - along) <= 1e-2 * (Math.abs(numeric) + 1), `directional derivative ${along}, central difference ${numeric}`);
+    assert.ok(
+      Math.abs(numeric - along) <= 1e-2 * (Math.abs(numeric) + 1),
+      `directional derivative ${along}, central difference ${numeric}`,
+    );
     tf.dispose([value, probe, ...g, ...dirs, ...inputs]);
     treeDispose(params);
   });

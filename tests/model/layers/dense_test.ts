@@ -31,7 +31,10 @@ Deno.test("dense.apply contracts the last inRank dims of x with w: a loop over r
           for (let o = 0; o < nOut; o++) {
             let s = b ? b[o] : 0;
             for (let i = 0; i < nIn; i++) s += X[r * nIn + i] * W[i * nOut + o];
-            assert.ok(Math.abs(Y[r * nOut + o] - s) <= 1e-5 * (1 + Math.abs(s)), `row ${r} col ${o}: ${Y[r * nOut + o]} vs ${s}`);
+            assert.ok(
+              Math.abs(Y[r * nOut + o] - s) <= 1e-5 * (1 + Math.abs(s)),
+              `row ${r} col ${o}: ${Y[r * nOut + o]} vs ${s}`,
+            );
           }
         }
         tf.dispose([x, y]);
@@ -58,5 +61,8 @@ Deno.test("dense.init: w [in, ...out] is xavier-uniform over fan-in and fan-out,
 
 Deno.test("dense.init rejects empty or non-positive dimensions with a ConfigError", () => {
   assert.throws(() => dense.init(PRNGKey(0), { inDim: 4, outDims: [] }), ConfigError);
-  assert.throws(() => dense.init(PRNGKey(0), { inDim: 0, outDims: [2] }), /must be a positive integer, got 0/);
+  assert.throws(
+    () => dense.init(PRNGKey(0), { inDim: 0, outDims: [2] }),
+    /must be a positive integer, got 0/,
+  );
 });

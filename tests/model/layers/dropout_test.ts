@@ -25,9 +25,15 @@ Deno.test("dropout with train=true keeps ~(1 - rate) of the entries, scales kept
       const y = dropout.apply(x, { rate, train: true, key: PRNGKey(seed) });
       const v = y.dataSync();
       const kept = v.filter((e) => e !== 0);
-      assert.ok(v.every((e) => e === 0 || Math.abs(e - 1 / (1 - rate)) <= 1e-6 / (1 - rate)), "a kept value is not x / (1 - rate)");
+      assert.ok(
+        v.every((e) => e === 0 || Math.abs(e - 1 / (1 - rate)) <= 1e-6 / (1 - rate)),
+        "a kept value is not x / (1 - rate)",
+      );
       const sigma = Math.sqrt(n * rate * (1 - rate));
-      assert.ok(Math.abs(kept.length - n * (1 - rate)) < 5 * sigma, `kept ${kept.length} of ${n} at rate ${rate}`);
+      assert.ok(
+        Math.abs(kept.length - n * (1 - rate)) < 5 * sigma,
+        `kept ${kept.length} of ${n} at rate ${rate}`,
+      );
       tf.dispose([x, y]);
     }),
     { numRuns: 100, seed: 99 },
@@ -36,7 +42,9 @@ Deno.test("dropout with train=true keeps ~(1 - rate) of the entries, scales kept
 
 Deno.test("dropout draws its mask from the key only: same key, same mask; other key, other mask", () => {
   const x = tf.ones([64]);
-  const [a, b, c] = [1, 1, 2].map((s) => Array.from(dropout.apply(x, { rate: 0.5, train: true, key: PRNGKey(s) }).dataSync()));
+  const [a, b, c] = [1, 1, 2].map((s) =>
+    Array.from(dropout.apply(x, { rate: 0.5, train: true, key: PRNGKey(s) }).dataSync())
+  );
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
   x.dispose();
@@ -44,8 +52,14 @@ Deno.test("dropout draws its mask from the key only: same key, same mask; other 
 
 Deno.test("dropout with train=true and no key, or a rate outside [0, 1], is a ConfigError", () => {
   const x = tf.ones([2]);
-  assert.throws(() => dropout.apply(x, { rate: 0.1, train: true }), (e: unknown) => e instanceof ConfigError && /no key/.test(e.message));
+  assert.throws(
+    () => dropout.apply(x, { rate: 0.1, train: true }),
+    (e: unknown) => e instanceof ConfigError && /no key/.test(e.message),
+  );
   assert.throws(() => dropout.apply(x, { rate: 1.5, train: false }), ConfigError);
-  assert.deepEqual(Array.from(dropout.apply(x, { rate: 1, train: true, key: PRNGKey(0) }).dataSync()), [0, 0]);
+  assert.deepEqual(Array.from(dropout.apply(x, { rate: 1, train: true, key: PRNGKey(0) }).dataSync()), [
+    0,
+    0,
+  ]);
   x.dispose();
 });

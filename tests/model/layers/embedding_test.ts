@@ -11,17 +11,28 @@ await setBackend("wasm");
 
 Deno.test("embedding.apply returns the table row of each id, for ids of any shape", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }), fc.nat(), (V, D, shape, seed) => {
-      const p = embedding.init(PRNGKey(seed), { vocab: V, dim: D });
-      const n = shape.reduce((a, b) => a * b, 1);
-      const ids = Array.from(uniformValues(PRNGKey(seed + 1), n), (u) => Math.floor(u * V));
-      const y = embedding.apply(p, tf.tensor(ids, shape, "int32"));
-      assert.deepEqual(y.shape, [...shape, D]);
-      const table = p.table.dataSync(), Y = y.dataSync();
-      ids.forEach((id, i) => assert.deepEqual(Array.from(Y.slice(i * D, (i + 1) * D)), Array.from(table.slice(id * D, (id + 1) * D))));
-      tf.dispose(y);
-      treeDispose(p);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }),
+      fc.nat(),
+      (V, D, shape, seed) => {
+        const p = embedding.init(PRNGKey(seed), { vocab: V, dim: D });
+        const n = shape.reduce((a, b) => a * b, 1);
+        const ids = Array.from(uniformValues(PRNGKey(seed + 1), n), (u) => Math.floor(u * V));
+        const y = embedding.apply(p, tf.tensor(ids, shape, "int32"));
+        assert.deepEqual(y.shape, [...shape, D]);
+        const table = p.table.dataSync(), Y = y.dataSync();
+        ids.forEach((id, i) =>
+          assert.deepEqual(
+            Array.from(Y.slice(i * D, (i + 1) * D)),
+            Array.from(table.slice(id * D, (id + 1) * D)),
+          )
+        );
+        tf.dispose(y);
+        treeDispose(p);
+      },
+    ),
     { numRuns: 100, seed: 4 },
   );
 });
@@ -59,7 +70,12 @@ Deno.test("embedding.init draws rows with variance 1/D (Flax's default_embed_ini
 Deno.test("embedding.apply rejects float ids with a DTypeError naming the input", () => {
   const p = embedding.init(PRNGKey(1), { vocab: 5, dim: 2 });
   const ids = tf.tensor1d([1, 2]);
-  assert.throws(() => embedding.apply(p, ids), (e: unknown) => e instanceof DTypeError && e.message === "Cannot apply embedding to ids: expected dtype int32, got float32");
+  assert.throws(
+    () => embedding.apply(p, ids),
+    (e: unknown) =>
+      e instanceof DTypeError &&
+      e.message === "Cannot apply embedding to ids: expected dtype int32, got float32",
+  );
   tf.dispose(ids);
   treeDispose(p);
 });

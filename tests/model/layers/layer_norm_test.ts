@@ -9,23 +9,35 @@ await setBackend("wasm");
 
 Deno.test("layerNorm.apply normalises each row over the last axis, then scales and shifts (1e-5 against a loop)", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 }), fc.double({ min: 1e-6, max: 1e-2, noNaN: true }), fc.nat(), (rows, D, eps, seed) => {
-      const key = PRNGKey(seed);
-      const p = { scale: normal(foldIn(key, 1), [D]) as tf.Tensor1D, bias: normal(foldIn(key, 2), [D]) as tf.Tensor1D };
-      const x = normal(foldIn(key, 3), [rows, D], { mean: 3, std: 2 });
-      const y = layerNorm.apply(p, x, { eps });
-      const X = x.dataSync(), Y = y.dataSync(), g = p.scale.dataSync(), b = p.bias.dataSync();
-      for (let r = 0; r < rows; r++) {
-        const row = Array.from(X.slice(r * D, (r + 1) * D));
-        const mean = row.reduce((a, v) => a + v, 0) / D;
-        const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / D;
-        row.forEach((v, d) => {
-          const want = ((v - mean) / Math.sqrt(variance + eps)) * g[d] + b[d];
-          assert.ok(Math.abs(Y[r * D + d] - want) <= 1e-5 * (1 + Math.abs(want)), `(${r}, ${d}): ${Y[r * D + d]} vs ${want}`);
-        });
-      }
-      tf.dispose([p.scale, p.bias, x, y]);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.double({ min: 1e-6, max: 1e-2, noNaN: true }),
+      fc.nat(),
+      (rows, D, eps, seed) => {
+        const key = PRNGKey(seed);
+        const p = {
+          scale: normal(foldIn(key, 1), [D]) as tf.Tensor1D,
+          bias: normal(foldIn(key, 2), [D]) as tf.Tensor1D,
+        };
+        const x = normal(foldIn(key, 3), [rows, D], { mean: 3, std: 2 });
+        const y = layerNorm.apply(p, x, { eps });
+        const X = x.dataSync(), Y = y.dataSync(), g = p.scale.dataSync(), b = p.bias.dataSync();
+        for (let r = 0; r < rows; r++) {
+          const row = Array.from(X.slice(r * D, (r + 1) * D));
+          const mean = row.reduce((a, v) => a + v, 0) / D;
+          const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / D;
+          row.forEach((v, d) => {
+            const want = ((v - mean) / Math.sqrt(variance + eps)) * g[d] + b[d];
+            assert.ok(
+              Math.abs(Y[r * D + d] - want) <= 1e-5 * (1 + Math.abs(want)),
+              `(${r}, ${d}): ${Y[r * D + d]} vs ${want}`,
+            );
+          });
+        }
+        tf.dispose([p.scale, p.bias, x, y]);
+      },
+    ),
     { numRuns: 100, seed: 12 },
   );
 });

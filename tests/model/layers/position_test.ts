@@ -30,14 +30,34 @@ Deno.test("sinusoidal(len, D)[p] = [sin(p w_i) | cos(p w_i)], w_i = 10000^(-2i/D
 
 Deno.test("sincos3d: small cases by hand (D = 6: one frequency, w = 1, per axis)", () => {
   const v = Array.from(position.sincos3d([[0, 0, 0], [1, 2, 3]], 6).dataSync());
-  const want = [0, 1, 0, 1, 0, 1, Math.sin(1), Math.cos(1), Math.sin(2), Math.cos(2), Math.sin(3), Math.cos(3)];
+  const want = [
+    0,
+    1,
+    0,
+    1,
+    0,
+    1,
+    Math.sin(1),
+    Math.cos(1),
+    Math.sin(2),
+    Math.cos(2),
+    Math.sin(3),
+    Math.cos(3),
+  ];
   want.forEach((w, i) => assert.ok(Math.abs(v[i] - w) <= 1e-6, `entry ${i}: ${v[i]} vs ${w}`));
 });
 
 Deno.test("sincos3d splits D into t | h | w thirds, each the 1D sinusoid of width D/3 at that coordinate", () => {
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 31 }), fc.integer({ min: 0, max: 31 })), { minLength: 1, maxLength: 6 }),
+      fc.array(
+        fc.tuple(
+          fc.integer({ min: 0, max: 31 }),
+          fc.integer({ min: 0, max: 31 }),
+          fc.integer({ min: 0, max: 31 }),
+        ),
+        { minLength: 1, maxLength: 6 },
+      ),
       fc.integer({ min: 1, max: 6 }),
       (centres, k) => {
         const D = 6 * k, third = 2 * k;
@@ -46,7 +66,10 @@ Deno.test("sincos3d splits D into t | h | w thirds, each the 1D sinusoid of widt
         centres.forEach((c, r) => {
           c.forEach((coord, axis) => {
             for (let i = 0; i < third; i++) {
-              assert.ok(Math.abs(v[r * D + axis * third + i] - table[coord * third + i]) <= 1e-6, `centre ${r} axis ${axis} column ${i}`);
+              assert.ok(
+                Math.abs(v[r * D + axis * third + i] - table[coord * third + i]) <= 1e-6,
+                `centre ${r} axis ${axis} column ${i}`,
+              );
             }
           });
         });
@@ -57,9 +80,18 @@ Deno.test("sincos3d splits D into t | h | w thirds, each the 1D sinusoid of widt
 });
 
 Deno.test("position embeddings reject widths they cannot split (ConfigError names the rule)", () => {
-  assert.throws(() => position.sincos3d([[0, 0, 0]], 8), (e: unknown) => e instanceof ConfigError && /multiple of 6, got 8/.test(e.message));
-  assert.throws(() => position.sincos3d([[0, 0]], 6), (e: unknown) => e instanceof ConfigError && /centre 0/.test(e.message));
-  assert.throws(() => position.sinusoidal(4, 5), (e: unknown) => e instanceof ConfigError && /even/.test(e.message));
+  assert.throws(
+    () => position.sincos3d([[0, 0, 0]], 8),
+    (e: unknown) => e instanceof ConfigError && /multiple of 6, got 8/.test(e.message),
+  );
+  assert.throws(
+    () => position.sincos3d([[0, 0]], 6),
+    (e: unknown) => e instanceof ConfigError && /centre 0/.test(e.message),
+  );
+  assert.throws(
+    () => position.sinusoidal(4, 5),
+    (e: unknown) => e instanceof ConfigError && /even/.test(e.message),
+  );
 });
 
 Deno.test("applyLearned adds the first T rows of the table; longer inputs are refused", () => {
@@ -71,6 +103,9 @@ Deno.test("applyLearned adds the first T rows of the table; longer inputs are re
   const std = Math.sqrt(T.reduce((a: number, v: number) => a + v * v, 0) / T.length);
   assert.ok(std < 0.05, `learned table std ${std} (normal 0.02)`);
   const long = tf.zeros([1, 7, 3]);
-  assert.throws(() => position.applyLearned(p, long), (e: unknown) => e instanceof ConfigError && /7 positions, the table only 6/.test(e.message));
+  assert.throws(
+    () => position.applyLearned(p, long),
+    (e: unknown) => e instanceof ConfigError && /7 positions, the table only 6/.test(e.message),
+  );
   treeDispose([p, x, y, long]);
 });

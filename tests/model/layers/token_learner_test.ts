@@ -22,7 +22,10 @@ Deno.test("tokenLearner weights sum to 1 over the inputs: a constant input comes
       const p = tokenLearner.init(PRNGKey(seed), { dim: D, outTokens: S, hidden: 8 });
       const y = tokenLearner.apply(p, tf.fill([B, N, D], c));
       assert.deepEqual(y.shape, [B, S, D]);
-      assert.ok(y.dataSync().every((v) => Math.abs(v - c) <= 1e-5 * (1 + Math.abs(c))), `constant ${c} not preserved`);
+      assert.ok(
+        y.dataSync().every((v) => Math.abs(v - c) <= 1e-5 * (1 + Math.abs(c))),
+        `constant ${c} not preserved`,
+      );
       tf.dispose(y);
       treeDispose(p);
     }),
@@ -34,7 +37,9 @@ Deno.test("tokenLearner selection weights are positive and each output's row ove
   fc.assert(
     fc.property(arb, ({ B, N, D, S, seed }) => {
       const p = tokenLearner.init(PRNGKey(seed), { dim: D, outTokens: S, hidden: 8 });
-      const w = tf.tidy(() => tokenLearner.selectionWeights(p, normal(PRNGKey(seed + 1), [B, N, D], { std: 3 })));
+      const w = tf.tidy(() =>
+        tokenLearner.selectionWeights(p, normal(PRNGKey(seed + 1), [B, N, D], { std: 3 }))
+      );
       assert.deepEqual(w.shape, [B, S, N]);
       const v = w.dataSync();
       for (let r = 0; r < B * S; r++) {
@@ -58,7 +63,8 @@ Deno.test("tokenLearner is a set function: permuting the input tokens leaves the
       const diff = tf.tidy(() => {
         const x = normal(PRNGKey(seed + 1), [B, N, D]);
         const shuffled = tf.gather(x, tf.tensor1d(unique, "int32"), 1);
-        return tf.max(tf.abs(tf.sub(tokenLearner.apply(p, x), tokenLearner.apply(p, shuffled)))).dataSync()[0];
+        return tf.max(tf.abs(tf.sub(tokenLearner.apply(p, x), tokenLearner.apply(p, shuffled))))
+          .dataSync()[0];
       });
       assert.ok(diff <= 1e-5, `permutation changed the output by ${diff}`);
       treeDispose(p);
@@ -78,7 +84,8 @@ Deno.test("tokenLearner follows scenic V1.1: softmax over inputs of MLP(LN(x)) w
   const gelu = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
   const logits = Array.from({ length: N }, (_, n) => {
     const row = Array.from(X.slice(n * D, (n + 1) * D));
-    const mean = row.reduce((a, v) => a + v, 0) / D, variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / D;
+    const mean = row.reduce((a, v) => a + v, 0) / D,
+      variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / D;
     const ln = row.map((v, d) => ((v - mean) / Math.sqrt(variance + 1e-6)) * g[d] + be[d]);
     const h = Array.from({ length: H }, (_, j) => gelu(ln.reduce((a, v, d) => a + v * w1[d * H + j], b1[j])));
     return Array.from({ length: S }, (_, s) => h.reduce((a, v, j) => a + v * w2[j * S + s], b2[s]));

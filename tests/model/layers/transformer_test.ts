@@ -49,7 +49,16 @@ Deno.test("applyBlock is pre-LN: x + attn(ln1 x), + cross(ln_cross x, context), 
 Deno.test("param paths are snake_case and name each sublayer (they name SavedModel variables)", () => {
   const p = transformer.initStack(PRNGKey(0), { depth: 2, block: { ...cfg, cross: true } });
   const paths = treePaths(p);
-  for (const path of ["blocks/0/attn/q/w", "blocks/1/cross/q/w", "blocks/1/cross/out/b", "blocks/0/ln_cross/scale", "blocks/1/mlp/fc2/w", "ln_final/bias"]) {
+  for (
+    const path of [
+      "blocks/0/attn/q/w",
+      "blocks/1/cross/q/w",
+      "blocks/1/cross/out/b",
+      "blocks/0/ln_cross/scale",
+      "blocks/1/mlp/fc2/w",
+      "ln_final/bias",
+    ]
+  ) {
     assert.ok(paths.includes(path), `missing ${path}`);
   }
   assert.ok(paths.every((s) => /^[a-z0-9_/]+$/.test(s)), paths.join(" "));
@@ -58,7 +67,8 @@ Deno.test("param paths are snake_case and name each sublayer (they name SavedMod
 });
 
 Deno.test("adding cross-attention to a block leaves the init of its other sublayers unchanged (keys by name)", () => {
-  const a = transformer.initBlock(PRNGKey(5), cfg), b = transformer.initBlock(PRNGKey(5), { ...cfg, cross: true });
+  const a = transformer.initBlock(PRNGKey(5), cfg),
+    b = transformer.initBlock(PRNGKey(5), { ...cfg, cross: true });
   assert.deepEqual(a.attn.q.w.dataSync(), b.attn.q.w.dataSync());
   assert.deepEqual(a.mlp.fc2.w.dataSync(), b.mlp.fc2.w.dataSync());
   treeDispose([a, b]);
@@ -73,48 +83,70 @@ Deno.test("blocks of a stack get different params (foldIn by index)", () => {
 
 Deno.test("applyStackCached, token by token with cross-attention, equals applyStack with a causal mask (1e-5)", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 6 }), fc.nat(), (depth, L, seed) => {
-      const p = transformer.initStack(PRNGKey(seed), { depth, block: { ...cfg, cross: true, contextDim: 6 } });
-      const diff = tf.tidy(() => {
-        const x = normal(PRNGKey(seed), [2, L, 8]), context = normal(foldIn(PRNGKey(seed), 1), [2, 4, 6]);
-        const contextMask = tf.tensor4d([1, 1, 0, 1, 1, 1, 1, 0], [2, 1, 1, 4], "bool"); // per-example padding
-        const full = transformer.applyStack(p, x, { mask: causalMask(L), context, contextMask });
-        const crossKV = transformer.stackCrossKV(p, context);
-        let caches: attention.KVCache[] | null = null;
-        const steps: tf.Tensor[] = [];
-        for (let t = 0; t < L; t++) {
-          const out: { y: tf.Tensor; caches: attention.KVCache[] } = transformer.applyStackCached(p, tf.slice(x, [0, t, 0], [2, 1, 8]), caches, { crossKV, contextMask });
-          steps.push(out.y);
-          caches = out.caches;
-        }
-        return maxDiff(full, tf.concat(steps, 1));
-      });
-      assert.ok(diff <= 1e-5, `cached stack differs by ${diff}`);
-      treeDispose(p);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.nat(),
+      (depth, L, seed) => {
+        const p = transformer.initStack(PRNGKey(seed), {
+          depth,
+          block: { ...cfg, cross: true, contextDim: 6 },
+        });
+        const diff = tf.tidy(() => {
+          const x = normal(PRNGKey(seed), [2, L, 8]), context = normal(foldIn(PRNGKey(seed), 1), [2, 4, 6]);
+          const contextMask = tf.tensor4d([1, 1, 0, 1, 1, 1, 1, 0], [2, 1, 1, 4], "bool"); // per-example padding
+          const full = transformer.applyStack(p, x, { mask: causalMask(L), context, contextMask });
+          const crossKV = transformer.stackCrossKV(p, context);
+          let caches: attention.KVCache[] | null = null;
+          const steps: tf.Tensor[] = [];
+          for (let t = 0; t < L; t++) {
+            const out: { y: tf.Tensor; caches: attention.KVCache[] } = transformer.applyStackCached(
+              p,
+              tf.slice(x, [0, t, 0], [2, 1, 8]),
+              caches,
+              { crossKV, contextMask },
+            );
+            steps.push(out.y);
+            caches = out.caches;
+          }
+          return maxDiff(full, tf.concat(steps, 1));
+        });
+        assert.ok(diff <= 1e-5, `cached stack differs by ${diff}`);
+        treeDispose(p);
+      },
+    ),
     { numRuns: 100, seed: 37 },
   );
 });
 
 Deno.test("applyStackCached, chunk by chunk without a mask, equals applyStack with the chunk-causal mask (streaming)", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.nat(), (numChunks, n, seed) => {
-      const p = transformer.initStack(PRNGKey(seed), { depth: 2, block: cfg });
-      const diff = tf.tidy(() => {
-        const x = normal(PRNGKey(seed), [1, numChunks * n, 8]);
-        const full = transformer.applyStack(p, x, { mask: chunkCausalMask(numChunks, n) });
-        let caches: attention.KVCache[] | null = null;
-        const steps: tf.Tensor[] = [];
-        for (let t = 0; t < numChunks; t++) {
-          const out: { y: tf.Tensor; caches: attention.KVCache[] } = transformer.applyStackCached(p, tf.slice(x, [0, t * n, 0], [1, n, 8]), caches);
-          steps.push(out.y);
-          caches = out.caches;
-        }
-        return maxDiff(full, tf.concat(steps, 1));
-      });
-      assert.ok(diff <= 1e-5, `chunk-streamed stack differs by ${diff}`);
-      treeDispose(p);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.nat(),
+      (numChunks, n, seed) => {
+        const p = transformer.initStack(PRNGKey(seed), { depth: 2, block: cfg });
+        const diff = tf.tidy(() => {
+          const x = normal(PRNGKey(seed), [1, numChunks * n, 8]);
+          const full = transformer.applyStack(p, x, { mask: chunkCausalMask(numChunks, n) });
+          let caches: attention.KVCache[] | null = null;
+          const steps: tf.Tensor[] = [];
+          for (let t = 0; t < numChunks; t++) {
+            const out: { y: tf.Tensor; caches: attention.KVCache[] } = transformer.applyStackCached(
+              p,
+              tf.slice(x, [0, t * n, 0], [1, n, 8]),
+              caches,
+            );
+            steps.push(out.y);
+            caches = out.caches;
+          }
+          return maxDiff(full, tf.concat(steps, 1));
+        });
+        assert.ok(diff <= 1e-5, `chunk-streamed stack differs by ${diff}`);
+        treeDispose(p);
+      },
+    ),
     { numRuns: 100, seed: 41 },
   );
 });
@@ -123,10 +155,22 @@ Deno.test("a cross block needs a context, and a self-only block refuses one (Con
   const crossBlock = transformer.initBlock(PRNGKey(0), { ...cfg, cross: true });
   const selfBlock = transformer.initBlock(PRNGKey(0), cfg);
   const x = tf.zeros([1, 2, 8]);
-  assert.throws(() => transformer.applyBlock(crossBlock, x), (e: unknown) => e instanceof ConfigError && /no context was given/.test(e.message));
-  assert.throws(() => transformer.applyBlock(selfBlock, x, { context: x }), (e: unknown) => e instanceof ConfigError && /no cross-attention/.test(e.message));
-  assert.throws(() => transformer.applyBlockCached(crossBlock, x, null), (e: unknown) => e instanceof ConfigError && /crossKV/.test(e.message));
-  assert.throws(() => transformer.initBlock(PRNGKey(0), { ...cfg, heads: 0 }), (e: unknown) => e instanceof ConfigError && /heads must be a positive integer, got 0/.test(e.message));
+  assert.throws(
+    () => transformer.applyBlock(crossBlock, x),
+    (e: unknown) => e instanceof ConfigError && /no context was given/.test(e.message),
+  );
+  assert.throws(
+    () => transformer.applyBlock(selfBlock, x, { context: x }),
+    (e: unknown) => e instanceof ConfigError && /no cross-attention/.test(e.message),
+  );
+  assert.throws(
+    () => transformer.applyBlockCached(crossBlock, x, null),
+    (e: unknown) => e instanceof ConfigError && /crossKV/.test(e.message),
+  );
+  assert.throws(
+    () => transformer.initBlock(PRNGKey(0), { ...cfg, heads: 0 }),
+    (e: unknown) => e instanceof ConfigError && /heads must be a positive integer, got 0/.test(e.message),
+  );
   tf.dispose(x);
   treeDispose([crossBlock, selfBlock]);
 });
@@ -158,7 +202,9 @@ Deno.test("cached decoding holds only the live caches: disposing each replaced c
   const counts: number[] = [];
   for (let t = 0; t < 10; t++) {
     const x = normal(foldIn(PRNGKey(4), t), [1, 1, 8]);
-    const out: { y: tf.Tensor; caches: attention.KVCache[] } = transformer.applyStackCached(p, x, caches, { crossKV });
+    const out: { y: tf.Tensor; caches: attention.KVCache[] } = transformer.applyStackCached(p, x, caches, {
+      crossKV,
+    });
     if (caches) tf.dispose(caches.flatMap((c) => [c.k, c.v]));
     caches = out.caches;
     assert.deepEqual(caches[2].k.shape, [1, 2, t + 1, 4]);

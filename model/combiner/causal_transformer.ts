@@ -2,8 +2,9 @@
  * Causal Transformer Combiner (§3.2): R transformer layers over all video+audio tokens of all
  * chunks, with the chunk-causal mask of Eq. 8 (a token of chunk t sees every token of chunks <= t),
  * so x_t = Combiner(u_1..u_t) (Eq. 2). It keeps m of the n outputs of each chunk: the paper does not
- * say which; we keep the LAST m, as BLIP-3-Video describes its Mirasol-style causal Combiner
- * ("selecting the last m tokens") and lucidrains/mirasol-pytorch does (`combiner_output_num_tokens`).
+ * say which; we keep the last tokens of each modality, half the slots each (slots.ts), so the slots
+ * mean the same at every frame count. BLIP-3-Video ("selecting the last m tokens") and
+ * lucidrains/mirasol-pytorch keep the last m of the whole chunk instead.
  *
  * Streaming (`initState`/`step`): the chunk-causal mask becomes "see every cached token plus this
  * chunk", so a step carries the self-attention keys/values of every earlier token, per layer.
@@ -12,12 +13,13 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type Key, keysFor } from "../../transforms/random.ts";
-import { addChunkTime, chunkTimeAt, flatten, lastTokens, unflatten } from "../chunks.ts";
-import { combinerTokens, type MirasolConfig } from "../config.ts";
+import { addChunkTime, chunkTimeAt, flatten, unflatten } from "../chunks.ts";
+import type { MirasolConfig } from "../config.ts";
 import type { KVCache } from "../layers/attention.ts";
 import * as transformer from "../layers/transformer.ts";
 import { chunkCausalMask } from "../masks.ts";
 import { stackConfig } from "../stacks.ts";
+import { selectSlots, type SlotPlan, slotPlan } from "./slots.ts";
 
 export type CausalTransformerCombinerParams = { readonly layers: transformer.StackParams };
 export type CombinerOptions = { readonly config: MirasolConfig; readonly train: boolean; readonly key?: Key };
@@ -26,8 +28,8 @@ export type CombinerOptions = { readonly config: MirasolConfig; readonly train: 
 export type CausalTransformerState = {
   /** [B, H, t*n, Dh] per layer; null before the first chunk. */
   readonly self: readonly KVCache[] | null;
-  /** m, the outputs kept per chunk. */
-  readonly outTokens: number;
+  /** Which outputs are kept per chunk (m in all). */
+  readonly slots: SlotPlan;
 };
 
 export function init(key: Key, c: MirasolConfig): CausalTransformerCombinerParams {
@@ -44,11 +46,11 @@ export function apply(p: CausalTransformerCombinerParams, u: tf.Tensor, opts: Co
     key: opts.key,
     dropout: opts.config.dropout,
   }); // [B, T*n, D]
-  return lastTokens(unflatten(y, T), combinerTokens(opts.config));
+  return selectSlots(unflatten(y, T), slotPlan(opts.config));
 }
 
 export function initState(c: MirasolConfig): CausalTransformerState {
-  return { self: null, outTokens: combinerTokens(c) };
+  return { self: null, slots: slotPlan(c) };
 }
 
 /**
@@ -64,6 +66,6 @@ export function step(
   return tf.tidy(() => {
     const seq = tf.add(ut, chunkTimeAt(t, ut.shape[2])); // [B, n, D]
     const out = transformer.applyStackCached(p.layers, seq, state.self);
-    return { x: lastTokens(out.y, state.outTokens), state: { self: out.caches, outTokens: state.outTokens } };
+    return { x: selectSlots(out.y, state.slots), state: { self: out.caches, slots: state.slots } };
   });
 }

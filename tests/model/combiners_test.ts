@@ -13,6 +13,8 @@ import {
   withCombiner,
   withFrames,
 } from "../../model/config.ts";
+import { audioTokensPerChunk, videoTokensPerChunk } from "../../model/config.ts";
+import { slotPlan } from "../../model/combiner/slots.ts";
 import * as latent from "../../model/latent.ts";
 import * as transformer from "../../model/layers/transformer.ts";
 import { chunkCausalMask } from "../../model/masks.ts";
@@ -54,12 +56,13 @@ for (const kind of KINDS) {
   });
 }
 
-Deno.test("the causal Transformer Combiner keeps the LAST m outputs of each chunk of a chunk-causal stack", () => {
+Deno.test("the causal Transformer Combiner keeps the last video and the last audio outputs of each chunk of a chunk-causal stack", () => {
   const c = configFor("causal_transformer");
   const p = combiner.init(PRNGKey(2), c) as combiner.causalTransformer.CausalTransformerCombinerParams;
   const u = tf.tensor(randomU(3), [B, T, n, D]);
   const x = combiner.apply(p, u, { config: c, train: false });
-  // Oracle: the same stack on [B, T*n, D] (with the chunk-time sinusoid), outputs n-m..n-1 of each chunk.
+  // Oracle: the same stack on [B, T*n, D] (with the chunk-time sinusoid); of each chunk, the last
+  // `video` outputs of the video block and the last `audio` of the audio block (slots.ts).
   const ref = tf.tidy(() => {
     const pos = tf.reshape(
       tf.tensor2d(
@@ -79,7 +82,15 @@ Deno.test("the causal Transformer Combiner keeps the LAST m outputs of each chun
     const y = transformer.applyStack(p.layers, tf.reshape(tf.add(u, pos), [B, T * n, D]), {
       mask: chunkCausalMask(T, n),
     });
-    return tf.slice(tf.reshape(y, [B, T, n, D]), [0, 0, n - m, 0], [B, T, m, D]);
+    const plan = slotPlan(c), f = videoTokensPerChunk(c);
+    assert.equal(f + audioTokensPerChunk(c), n);
+    assert.equal(plan.video + plan.audio, m);
+    assert.ok(plan.video > 0 && plan.audio > 0, "both modalities keep slots");
+    const keep = [
+      ...Array.from({ length: plan.video }, (_, i) => f - plan.video + i),
+      ...Array.from({ length: plan.audio }, (_, i) => n - plan.audio + i),
+    ];
+    return tf.gather(tf.reshape(y, [B, T, n, D]), keep, 2);
   });
   assert.ok(tf.max(tf.abs(tf.sub(x, ref))).dataSync()[0] < 1e-5);
 });

@@ -145,3 +145,13 @@ def write_weights(out_dir: str, params: Dict[str, np.ndarray], step: int, config
         if OURS.match(f) and f not in keep and os.path.isfile(os.path.join(out_dir, f)):
             os.remove(os.path.join(out_dir, f))
     return info
+
+
+def read_params(run_dir: str) -> Dict[str, np.ndarray]:
+    """The `params/<path>` arrays of the checkpoint `run_dir/checkpoint.json` names (train/checkpoint.ts's
+    or write_weights'): what --init-from starts a finetuning run from. Optimizer state is not read."""
+    prefix = _previous_prefix(run_dir)
+    if not isinstance(prefix, str) or not re.match(r"^ckpt-[0-9_]+$", prefix):
+        raise ValueError(f"Cannot read weights from '{run_dir}': no committed checkpoint (checkpoint.json names none)")
+    reader = tf.train.load_checkpoint(os.path.join(run_dir, prefix))
+    return {k[len("params/"):]: reader.get_tensor(k) for k in reader.get_variable_to_shape_map() if k.startswith("params/")}

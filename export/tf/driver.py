@@ -2,6 +2,7 @@
 
   python export/tf/driver.py --savedmodel EXPORT_DIR --data 'shards/*.tfrecord' --steps 1000 \
       --batch 64 --lr 1e-4 --out RUN_DIR [--strategy auto|mirrored|multiworker|tpu] [--jit] [--finetune]
+      [--stage pretrain|finetune] [--init-from PRETRAIN_RUN_DIR]
 
 The SavedModel is one exported by export/savedmodel (`variables` mode: its params are trainable
 tf.Variables; `inputs` mode: they are created from `init(seed)`); the shards are data/tfrecords.ts's.
@@ -84,6 +85,8 @@ def check_flags(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         p.error(f"--data {args.data} does not exist")
     if args.config is not None and not os.path.isfile(args.config):
         p.error(f"--config {args.config} is not a file")
+    if args.init_from is not None and not os.path.isfile(os.path.join(args.init_from, "checkpoint.json")):
+        p.error(f"Cannot --init-from '{args.init_from}': no checkpoint.json there (give a pretraining --out or train's <out>/ckpt)")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -101,6 +104,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--clip-norm", type=float, default=1.0, help="global-norm clipping of the gradients (0: off)")
     p.add_argument("--loss-weights", default=None, help="latent=W,reconstruction=W,text=W (default: the config's)")
     p.add_argument("--finetune", action="store_true", help="the config's loss weights with text x10 (paper §3.6)")
+    p.add_argument("--stage", choices=["pretrain", "finetune"], default=None,
+                   help="paper §3.6: pretrain weights every loss 1; finetune weights text x10 (latent=1,reconstruction=1,text=10)")
+    p.add_argument("--init-from", default=None,
+                   help="start from the params of this weights directory (a pretraining --out, or train's <out>/ckpt), fresh optimizer")
     p.add_argument("--beta1", type=float, default=0.9)
     p.add_argument("--beta2", type=float, default=0.999)
     p.add_argument("--eps", type=float, default=1e-8)
@@ -121,8 +128,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--overwrite", action="store_true", help="train into an --out holding another config's checkpoint")
     args = p.parse_args(argv)
     check_flags(p, args)
-    if args.loss_weights and args.finetune:
-        p.error("--loss-weights and --finetune both set the loss weights: give one")
+    if sum(bool(x) for x in (args.loss_weights, args.finetune, args.stage)) > 1:
+        p.error("--loss-weights, --finetune and --stage all set the loss weights: give one")
     try:
         args.recipe = recipe_of(args)
         args.weights = parse_weights(args.loss_weights) if args.loss_weights else None
@@ -211,9 +218,33 @@ def make_train_loop(strategy, model: dmodel.Trainable, optimizer: optim.TsAdamW,
     return train_loop
 
 
+STAGE_WEIGHTS = {  # train/stages.ts stageConfig: equal weights, then text x10 (paper §3.6)
+    "pretrain": {"latent": 1.0, "reconstruction": 1.0, "text": 1.0},
+    "finetune": {"latent": 1.0, "reconstruction": 1.0, "text": 10.0},
+}
+
+
+def init_from(model: dmodel.Trainable, run_dir: str) -> None:
+    """Assigns every param from the weights in `run_dir`; the optimizer stays fresh (finetuning's own)."""
+    try:
+        stored = weights.read_params(run_dir)
+    except (ValueError, tf.errors.OpError) as e:
+        raise SystemExit(f"Cannot --init-from '{run_dir}': {e}")
+    missing = sorted(set(model.params) - set(stored))
+    extra = sorted(set(stored) - set(model.params))
+    if missing or extra:
+        raise SystemExit(f"Cannot --init-from '{run_dir}': its params differ from the export's "
+                         f"(missing {missing[:3]}, unexpected {extra[:3]})")
+    for path, v in model.params.items():
+        if list(stored[path].shape) != v.shape.as_list():
+            raise SystemExit(f"Cannot --init-from '{run_dir}': params/{path} has shape {list(stored[path].shape)}, "
+                             f"the export's is {v.shape.as_list()}")
+        v.assign(stored[path].astype(v.dtype.as_numpy_dtype))
+
+
 def loss_objective(args, model: dmodel.Trainable, config):
-    """What is minimised: the signature's output --loss-key, or the terms under --loss-weights/--finetune."""
-    w = args.weights
+    """What is minimised: the signature's output --loss-key, or the terms under --loss-weights/--finetune/--stage."""
+    w = STAGE_WEIGHTS[args.stage] if args.stage else args.weights
     if w is None and args.finetune:
         base = (config or {}).get("losses")
         if not base:
@@ -257,6 +288,8 @@ def main(argv=None) -> dict:
     resume = tf.train.latest_checkpoint(os.path.join(args.out, "train"))  # the chief's, on a shared filesystem
     if resume:
         ckpt.restore(resume).assert_existing_objects_matched()
+    elif args.init_from:  # a resumed run continues its own params instead
+        init_from(model, args.init_from)
     train_loop = make_train_loop(strategy, model, optimizer, objective, args.jit, key)
 
     metrics = open(os.path.join(out_dir, "metrics.jsonl"), "a")
@@ -284,7 +317,8 @@ def main(argv=None) -> dict:
     metrics.close()
 
     summary = {"strategy": cluster.strategy_name(strategy), "replicas": replicas, "workers": role.workers, "task": role.task_id,
-               "chief": role.is_chief, "mode": model.mode, "signature": model.signature, "loss_weights": loss_weights, "steps": step, "trained_steps": step - start_step,
+               "chief": role.is_chief, "mode": model.mode, "signature": model.signature, "loss_weights": loss_weights, "stage": args.stage,
+               "init_from": None if resume else args.init_from, "steps": step, "trained_steps": step - start_step,
                "resumed_from": resume, "global_batch": global_batch, "first_loss": first_loss, "last_loss": last_loss,
                "seconds": round(time.perf_counter() - started, 3), "out": out_dir}
     if role.is_chief or args.write_worker_weights:

@@ -7,8 +7,9 @@
  *   4. the trained weights loaded back in TypeScript (train/checkpoint.ts), the 500 eval clips answered by
  *      greedy `generate` and scored with `exactMatch` per question type.
  *
- * Note: the exported `loss` signature runs with train = false (a static graph cannot hold the host-side
- * masking keys), so TensorFlow trains without the Combiner-output masking that eager training applies.
+ * The driver minimises the export's `train_loss` signature: TypeScript's loss with train = true and a
+ * key per step (Threefry in the graph), so TensorFlow trains with the config's Combiner-output masking
+ * and dropout, as eager training does.
  */
 import { Effect, Stream } from "effect";
 import { join, resolve } from "node:path";

@@ -135,7 +135,7 @@ export function forwardFlops(c: MirasolConfig, batch: number, textLength: number
   const videoTargets = r.videoFrames * r.videoHeight * r.videoWidth * 3;
   const parts: Record<string, number> = {
     embed: tubes.reduce((a, tube) => a + matmulFlops(B * T * tube.tokens, tube.volume, D), 0) +
-      matmulFlops(B * T * s, c.audio.patchColumns * c.audio.patchBins, D),
+      matmulFlops(B * T * s, c.audio === null ? 0 : c.audio.patchColumns * c.audio.patchBins, D),
     encoders: stackFlops(c.encoderDepth, { sequences: B * T, tokens: f, ...width }) +
       stackFlops(c.encoderDepth, { sequences: B * T, tokens: s, ...width }),
     combiner: combinerFlops(c, B, T, f + s),

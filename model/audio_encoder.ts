@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type Key, keysFor } from "../transforms/random.ts";
-import { framesPerChunk, type MirasolConfig } from "./config.ts";
+import { framesPerChunk, type MirasolConfig, requireAudio } from "./config.ts";
 import * as dense from "./layers/dense.ts";
 import { positionEmbedding3d } from "./tubes.ts";
 import type * as transformer from "./layers/transformer.ts";
@@ -21,7 +21,7 @@ export type AudioEncoderParams = { readonly projection: dense.DenseParams };
 
 export function init(key: Key, c: MirasolConfig): AudioEncoderParams {
   const k = keysFor(key, ["projection"]);
-  const { patchColumns, patchBins } = c.audio;
+  const { patchColumns, patchBins } = requireAudio(c, "build the audio encoder");
   return {
     projection: dense.init(k.projection, { inDim: patchColumns * patchBins, outDims: [c.width.dim] }),
   };
@@ -29,7 +29,7 @@ export function init(key: Key, c: MirasolConfig): AudioEncoderParams {
 
 /** (column, bin, 0) centres of the patches, in the order `patches` emits them (time-major). */
 export function patchCentres(c: MirasolConfig): number[][] {
-  const { columnsPerFrame: r, melBins: F, patchColumns: pc, patchBins: pb } = c.audio;
+  const { columnsPerFrame: r, melBins: F, patchColumns: pc, patchBins: pb } = requireAudio(c, "encode audio");
   const columns = framesPerChunk(c) * r;
   const out: number[][] = [];
   for (let i = 0; i < columns / pc; i++) {
@@ -40,7 +40,7 @@ export function patchCentres(c: MirasolConfig): number[][] {
 
 /** audio [B, N*r, F] -> patches [B*T, s, pc*pb], (column, bin) order inside a patch. */
 export function patches(audio: tf.Tensor, c: MirasolConfig): tf.Tensor3D {
-  const { columnsPerFrame: r, melBins: F, patchColumns: pc, patchBins: pb } = c.audio;
+  const { columnsPerFrame: r, melBins: F, patchColumns: pc, patchBins: pb } = requireAudio(c, "encode audio");
   const T = c.video.chunks, columns = framesPerChunk(c) * r;
   const B = audio.shape[0];
   return tf.tidy(() => {

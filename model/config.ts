@@ -4,6 +4,7 @@
  * schema (types, token counts, `validateConfig`) is in config_schema.ts and re-exported here.
  */
 import {
+  type AudioVideoConfig,
   type CombinerConfig,
   type CombinerKind,
   type LossWeights,
@@ -23,6 +24,20 @@ export function withFrames<C extends MirasolConfig>(config: C, frames: number, c
     ...config,
     name: `${config.name}@${frames}x${chunks}`,
     video: { ...config.video, frames, chunks },
+  });
+}
+
+/**
+ * The model without audio (the paper's 2.9B variant, §4.1 / Tab. 1: "Mirasol3B ... without audio"):
+ * no audio encoder, u is the video tokens alone, the Combiner's slots are all video (slots.ts), no
+ * audio reconstruction. Batches may omit `audio`; one that has it is not read.
+ */
+export function withoutAudio(config: MirasolConfig): MirasolConfig {
+  return validateConfig({
+    ...config,
+    name: `${config.name}/no-audio`,
+    audio: null,
+    reconstruction: { ...config.reconstruction, audio: false },
   });
 }
 
@@ -71,7 +86,7 @@ export function combinerOfKind(
 const pretrainWeights: LossWeights = { latent: 1, reconstruction: 1, text: 1 }; // §3.6 "equal weight"
 
 /** Unit tests: forward+backward in well under a second on wasm. 2 chunks x 4 frames of 16x16. */
-export const tiny: MirasolConfig = validateConfig({
+export const tiny: AudioVideoConfig = validateConfig({
   name: "tiny",
   width: { dim: 24, heads: 2, headDim: 12, mlpHidden: 48 },
   video: {
@@ -115,7 +130,7 @@ export const tiny: MirasolConfig = validateConfig({
 });
 
 /** CPU ablations (the paper's ablation setting: 32 frames in 4 chunks, §4.1), ~10M parameters. */
-export const small: MirasolConfig = validateConfig({
+export const small: AudioVideoConfig = validateConfig({
   name: "small",
   width: { dim: 192, heads: 3, headDim: 64, mlpHidden: 768 },
   video: {
@@ -160,7 +175,7 @@ export const small: MirasolConfig = validateConfig({
 });
 
 /** ViT-B widths on 64 frames of 160x160 in 8 chunks; ~300M parameters. */
-export const base: MirasolConfig = validateConfig({
+export const base: AudioVideoConfig = validateConfig({
   name: "base",
   width: { dim: 768, heads: 12, headDim: 64, mlpHidden: 3072 },
   video: {
@@ -211,7 +226,7 @@ export const base: MirasolConfig = validateConfig({
  * bins and vocabulary are not given in the paper: 224x224 and TubeViT's tube shapes fitted to 8-frame
  * chunks (anchors §3), scenic MBT's 128 mel bins (anchors §4), a 32k SentencePiece-sized vocabulary.
  */
-export const paper3b: MirasolConfig = validateConfig({
+export const paper3b: AudioVideoConfig = validateConfig({
   name: "paper3b",
   width: { dim: 2048, heads: 16, headDim: 128, mlpHidden: 8192 },
   video: {
@@ -261,7 +276,7 @@ export const paper3b: MirasolConfig = validateConfig({
  * T = 4 chunks of 8 frames at 32x32, m = 4, 8-frame x 8x8 tubes, audio patches of 8 columns spanning
  * all mel bins (patches that cut the mel axis did not learn pitch), latent loss weight 0.25.
  */
-export const avqa: MirasolConfig = validateConfig({
+export const avqa: AudioVideoConfig = validateConfig({
   name: "avqa",
   width: { dim: 128, heads: 4, headDim: 32, mlpHidden: 256 },
   video: {

@@ -64,7 +64,7 @@ const Config = Schema.Struct({
   name: Schema.String,
   width: Width,
   video: Video,
-  audio: Audio,
+  audio: Schema.NullOr(Audio),
   encoderDepth: Count,
   shareBackbone: Schema.Boolean,
   combiner: Combiner,

@@ -97,7 +97,8 @@ export type MirasolConfig = {
   readonly name: string;
   readonly width: WidthConfig;
   readonly video: VideoConfig;
-  readonly audio: AudioConfig;
+  /** The log-mel input; null is the model without audio (the paper's 2.9B variant, `withoutAudio`). */
+  readonly audio: AudioConfig | null;
   /** Depth of the ViT backbone shared by video and audio. */
   readonly encoderDepth: number;
   /** §3.1: audio goes through "the same" ViT backbone as video. false gives each its own copy. */
@@ -159,8 +160,20 @@ export function videoTokensPerChunk(c: MirasolConfig): number {
   );
 }
 
-/** s: audio tokens per chunk. */
+/** A config with the audio branch: what every preset is, and what audio-only code paths take. */
+export type AudioVideoConfig = MirasolConfig & { readonly audio: AudioConfig };
+
+/** The config's audio layout, or a ConfigError naming `action` for a config without audio. */
+export function requireAudio(c: MirasolConfig, action: string): AudioConfig {
+  if (c.audio === null) {
+    throw new ConfigError({ action, reason: `config '${c.name}' has no audio (audio: null)` });
+  }
+  return c.audio;
+}
+
+/** s: audio tokens per chunk (0 without audio). */
 export function audioTokensPerChunk(c: MirasolConfig): number {
+  if (c.audio === null) return 0;
   const columns = framesPerChunk(c) * c.audio.columnsPerFrame;
   return (columns / c.audio.patchColumns) * (c.audio.melBins / c.audio.patchBins);
 }
@@ -212,9 +225,11 @@ export function validateConfig<C extends MirasolConfig>(c: C): C {
     }
   });
   const a = c.audio;
-  for (const [k, val] of Object.entries(a)) positive(`audio.${k}`, val);
-  divides("audio.patchColumns", K * a.columnsPerFrame, a.patchColumns, "columns per chunk");
-  divides("audio.patchBins", a.melBins, a.patchBins, "audio.melBins");
+  if (a !== null) {
+    for (const [k, val] of Object.entries(a)) positive(`audio.${k}`, val);
+    divides("audio.patchColumns", K * a.columnsPerFrame, a.patchColumns, "columns per chunk");
+    divides("audio.patchBins", a.melBins, a.patchBins, "audio.melBins");
+  }
   positive("encoderDepth", c.encoderDepth);
   if (c.combiner.kind !== "none") {
     positive("combiner.layers", c.combiner.layers);
@@ -271,6 +286,9 @@ export function validateConfig<C extends MirasolConfig>(c: C): C {
   divides("reconstruction.videoHeight", v.height, r.videoHeight, "video.height");
   divides("reconstruction.videoWidth", v.width, r.videoWidth, "video.width");
   if (r.audio) {
+    if (a === null) {
+      return fail("reconstruction.audio", "must be false in a config without audio (audio: null)");
+    }
     divides("reconstruction.audioColumns", K * a.columnsPerFrame, r.audioColumns, "columns per chunk");
     divides("reconstruction.audioBins", a.melBins, r.audioBins, "audio.melBins");
   }

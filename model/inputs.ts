@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Data } from "effect";
 import { type Key, keysFor, normalValues, uniformValues } from "../transforms/random.ts";
-import type { MirasolConfig } from "./config.ts";
+import type { AudioConfig, AudioVideoConfig, MirasolConfig } from "./config.ts";
 import { findBadValue } from "./media_values.ts";
 
 const SYNC_READ_BACKENDS: readonly string[] = ["wasm", "cpu"];
@@ -15,8 +15,11 @@ const SYNC_READ_BACKENDS: readonly string[] = ["wasm", "cpu"];
 export type MirasolBatch = {
   /** float32 [B, N, H, W, 3] in [0, 1], N = T * K frames at 25 fps. */
   readonly video: tf.Tensor;
-  /** float32 [B, N * r, melBins] log-mel spectrogram; columns n*r .. n*r+r-1 belong to frame n. */
-  readonly audio: tf.Tensor;
+  /**
+   * float32 [B, N * r, melBins] log-mel spectrogram; columns n*r .. n*r+r-1 belong to frame n.
+   * Required with an audio config; without audio (`audio: null`) it may be absent and is not read.
+   */
+  readonly audio?: tf.Tensor;
   /** int32 [B, L] token ids. logits[:, l] predict text[:, l + 1] (teacher forcing). */
   readonly text: tf.Tensor;
   /** [B, L] 1 for real tokens, 0 for padding (any numeric or bool dtype). */
@@ -24,6 +27,9 @@ export type MirasolBatch = {
   /** [B, L] 1 where text[:, l] is a scored target (all of a caption, only the answer in QA). */
   readonly lossMask: tf.Tensor;
 };
+
+/** A batch for a config with audio: `audio` is present. */
+export type AudioVideoBatch = MirasolBatch & { readonly audio: tf.Tensor };
 
 /** A batch field is unusable: `Cannot use batch.audio: expected [2, 128, 64], got [2, 120, 64] (audio not aligned ...)`. */
 export class InputError extends Data.TaggedError("InputError")<{
@@ -62,14 +68,14 @@ export function validateBatch(
   opts: ValidateOptions = {},
 ): { batch: number; length: number } {
   const { frames: N, chunks: T, height: H, width: W } = config.video;
-  const { columnsPerFrame: r, melBins } = config.audio;
-  const fields = ["video", "audio", "text", "textMask", "lossMask"] as const;
+  const withAudio = config.audio !== null;
+  const fields = ["video", ...(withAudio ? ["audio"] as const : []), "text", "textMask", "lossMask"] as const;
   for (const f of fields) {
     if (!(batch[f] instanceof tf.Tensor)) {
       throw inputError(f, "a tf.Tensor", batch[f] === undefined ? "nothing" : typeof batch[f]);
     }
   }
-  const { video, audio, text, textMask, lossMask } = batch;
+  const { video, text, textMask, lossMask } = batch;
   if (video.rank !== 5) throw inputError("video", shapeText(["B", N, H, W, 3]), shapeText(video.shape));
   const [B, n] = (video as tf.Tensor5D).shape;
   if (n % T !== 0) {
@@ -85,33 +91,7 @@ export function validateBatch(
     throw inputError("video", shapeText(expectVideo), shapeText(video.shape));
   }
   if (video.dtype !== "float32") throw inputError("video", "dtype float32", `dtype ${video.dtype}`);
-  const expectAudio = [B, N * r, melBins];
-  if (audio.rank !== 3) throw inputError("audio", shapeText(expectAudio), shapeText(audio.shape));
-  if (audio.shape[0] !== B) {
-    throw inputError(
-      "audio",
-      shapeText(expectAudio),
-      shapeText(audio.shape),
-      "batch size differs from video",
-    );
-  }
-  if (audio.shape[1] !== N * r) {
-    throw inputError(
-      "audio",
-      shapeText(expectAudio),
-      shapeText(audio.shape),
-      `audio not aligned with video: ${N} frames need ${N * r} columns at ${r} per frame`,
-    );
-  }
-  if (audio.shape[2] !== melBins) {
-    throw inputError(
-      "audio",
-      shapeText(expectAudio),
-      shapeText(audio.shape),
-      `config has ${melBins} mel bins`,
-    );
-  }
-  if (audio.dtype !== "float32") throw inputError("audio", "dtype float32", `dtype ${audio.dtype}`);
+  if (config.audio !== null) checkAudio(batch.audio as tf.Tensor, B, N, config.audio);
   const maxL = config.text.maxLength;
   if (text.rank !== 2 || text.shape[0] !== B) {
     throw inputError("text", shapeText([B, "L"]), shapeText(text.shape));
@@ -148,14 +128,50 @@ export function validateBatch(
     throw inputError("text", `ids in [0, ${V})`, `ids in [${lo}, ${hi}]`, "ids outside the vocabulary");
   }
   if (opts.checkValues ?? true) {
-    for (
-      const [field, x, range] of [["video", video, { lo: 0, hi: 1 }], ["audio", audio, undefined]] as const
-    ) {
+    const media = [["video", video, { lo: 0, hi: 1 }], [
+      "audio",
+      withAudio ? batch.audio : undefined,
+      undefined,
+    ]] as const;
+    for (const [field, x, range] of media) {
+      if (x === undefined) continue;
       const bad = findBadValue(x, range);
       if (bad) throw inputError(field, bad.expected, bad.got, bad.reason);
     }
   }
   return { batch: B, length: L };
+}
+
+/** batch.audio against the video's B and N frames: [B, N * r, melBins], float32. */
+function checkAudio(audio: tf.Tensor, B: number, N: number, a: AudioConfig): void {
+  const { columnsPerFrame: r, melBins } = a;
+  const expectAudio = [B, N * r, melBins];
+  if (audio.rank !== 3) throw inputError("audio", shapeText(expectAudio), shapeText(audio.shape));
+  if (audio.shape[0] !== B) {
+    throw inputError(
+      "audio",
+      shapeText(expectAudio),
+      shapeText(audio.shape),
+      "batch size differs from video",
+    );
+  }
+  if (audio.shape[1] !== N * r) {
+    throw inputError(
+      "audio",
+      shapeText(expectAudio),
+      shapeText(audio.shape),
+      `audio not aligned with video: ${N} frames need ${N * r} columns at ${r} per frame`,
+    );
+  }
+  if (audio.shape[2] !== melBins) {
+    throw inputError(
+      "audio",
+      shapeText(expectAudio),
+      shapeText(audio.shape),
+      `config has ${melBins} mel bins`,
+    );
+  }
+  if (audio.dtype !== "float32") throw inputError("audio", "dtype float32", `dtype ${audio.dtype}`);
 }
 
 /** One video (and its audio) per row: the media part of a batch, for inference. */
@@ -179,19 +195,35 @@ export function validateMedia(media: Media, config: MirasolConfig, opts: Validat
  */
 export function exampleBatch(
   key: Key,
+  config: AudioVideoConfig,
+  opts?: { batch?: number; textLength?: number },
+): AudioVideoBatch;
+export function exampleBatch(
+  key: Key,
+  config: MirasolConfig,
+  opts?: { batch?: number; textLength?: number },
+): MirasolBatch;
+export function exampleBatch(
+  key: Key,
   config: MirasolConfig,
   opts: { batch?: number; textLength?: number } = {},
 ): MirasolBatch {
   const B = opts.batch ?? 2, L = opts.textLength ?? Math.min(8, config.text.maxLength);
   const { frames: N, height: H, width: W } = config.video;
-  const { columnsPerFrame: r, melBins } = config.audio;
   const k = keysFor(key, ["video", "audio", "text"]);
+  const a = config.audio;
   const ids = uniformValues(k.text, B * L).map((u) =>
     Math.min(config.text.vocab - 1, Math.floor(u * config.text.vocab))
   );
   return {
     video: tf.tensor(uniformValues(k.video, B * N * H * W * 3), [B, N, H, W, 3]),
-    audio: tf.tensor(normalValues(k.audio, B * N * r * melBins), [B, N * r, melBins]),
+    ...(a === null ? {} : {
+      audio: tf.tensor(normalValues(k.audio, B * N * a.columnsPerFrame * a.melBins), [
+        B,
+        N * a.columnsPerFrame,
+        a.melBins,
+      ]),
+    }),
     text: tf.tensor2d(Int32Array.from(ids), [B, L], "int32"),
     textMask: tf.ones([B, L]),
     lossMask: tf.ones([B, L]),

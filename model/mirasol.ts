@@ -31,7 +31,8 @@ export type MirasolParams = {
   /** The ViT shared by video and audio (only when `shareBackbone`). */
   readonly backbone?: StackParams;
   readonly video_encoder: videoEncoder.VideoEncoderParams & { readonly backbone?: StackParams };
-  readonly audio_encoder: audioEncoder.AudioEncoderParams & { readonly backbone?: StackParams };
+  /** Absent without audio (`audio: null`). */
+  readonly audio_encoder?: audioEncoder.AudioEncoderParams & { readonly backbone?: StackParams };
   readonly combiner: combiner.CombinerParams;
   /** Absent when `latentDepth` is 0 (Tab. 5a ablation: h = x). */
   readonly latent?: latent.LatentParams;
@@ -78,7 +79,7 @@ export function init(key: Key, config: MirasolConfig): MirasolParams {
     "text_decoder",
   ]);
   const video = videoEncoder.init(k.video_encoder, c);
-  const audio = audioEncoder.init(k.audio_encoder, c);
+  const audio = c.audio === null ? null : audioEncoder.init(k.audio_encoder, c);
   const rest = {
     combiner: combiner.init(k.combiner, c),
     ...(c.latentDepth > 0 ? { latent: latent.init(k.latent, c) } : {}),
@@ -89,21 +90,23 @@ export function init(key: Key, config: MirasolConfig): MirasolParams {
     return {
       backbone: videoEncoder.initBackbone(k.backbone, c),
       video_encoder: video,
-      audio_encoder: audio,
+      ...(audio ? { audio_encoder: audio } : {}),
       ...rest,
     };
   }
   return {
     video_encoder: { ...video, backbone: videoEncoder.initBackbone(foldIn(k.backbone, 0), c) },
-    audio_encoder: { ...audio, backbone: videoEncoder.initBackbone(foldIn(k.backbone, 1), c) },
+    ...(audio
+      ? { audio_encoder: { ...audio, backbone: videoEncoder.initBackbone(foldIn(k.backbone, 1), c) } }
+      : {}),
     ...rest,
   };
 }
 
-function backbones(p: MirasolParams, c: MirasolConfig): { video: StackParams; audio: StackParams } {
+function backbones(p: MirasolParams, c: MirasolConfig): { video: StackParams; audio: StackParams | null } {
   const video = c.shareBackbone ? p.backbone : p.video_encoder.backbone;
-  const audio = c.shareBackbone ? p.backbone : p.audio_encoder.backbone;
-  if (!video || !audio) {
+  const audio = c.audio === null ? null : c.shareBackbone ? p.backbone : p.audio_encoder?.backbone;
+  if (!video || audio === undefined) {
     throw new ConfigError({
       action: "run Mirasol",
       reason: `params have no ${
@@ -125,6 +128,13 @@ export function encode(
   const bb = backbones(p, c);
   return tf.tidy(() => {
     const v = videoEncoder.apply(p.video_encoder, bb.video, batch.video, { config: c, train, key: k?.video }); // [B, T, f, D]
+    if (bb.audio === null) return v; // without audio, u is the video tokens alone
+    if (!p.audio_encoder || !batch.audio) {
+      throw new ConfigError({
+        action: "encode audio",
+        reason: "params or batch lack audio for an audio config",
+      });
+    }
     const a = audioEncoder.apply(p.audio_encoder, bb.audio, batch.audio, { config: c, train, key: k?.audio }); // [B, T, s, D]
     return tf.concat([v, a], 2) as tf.Tensor4D; // [B, T, f+s, D]
   });
@@ -226,9 +236,13 @@ export function loss(p: MirasolParams, batch: MirasolBatch, opts: ForwardOptions
       ? tf.div(
         tf.add(
           videoTerm,
-          reconstructionLoss(out.reconstruction.audio, reconstruction.audioTargets(batch.audio, c), {
-            shift,
-          }),
+          reconstructionLoss(
+            out.reconstruction.audio,
+            reconstruction.audioTargets(batch.audio as tf.Tensor, c),
+            {
+              shift,
+            },
+          ),
         ),
         2,
       ) as tf.Scalar

@@ -6,6 +6,7 @@
 export {
   type AudioConfig,
   audioTokensPerChunk,
+  type AudioVideoConfig,
   avqa,
   base,
   type CombinerConfig,
@@ -19,6 +20,7 @@ export {
   type MirasolConfig,
   paper3b,
   type ReconstructionConfig,
+  requireAudio,
   small,
   type TextConfig,
   tiny,
@@ -29,10 +31,12 @@ export {
   type WidthConfig,
   withCombiner,
   withFrames,
+  withoutAudio,
 } from "./config.ts";
 export { decodeConfig } from "./config_decode.ts";
 export { ConfigError, ShapeError } from "./errors.ts";
 export {
+  type AudioVideoBatch,
   exampleBatch,
   InputError,
   type Media,

@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type Key, keysFor } from "../transforms/random.ts";
 import { flatten, unflatten } from "./chunks.ts";
-import { framesPerChunk, type MirasolConfig } from "./config.ts";
+import { framesPerChunk, type MirasolConfig, requireAudio } from "./config.ts";
 import * as dense from "./layers/dense.ts";
 import * as transformer from "./layers/transformer.ts";
 import { chunkCausalMask } from "./masks.ts";
@@ -65,9 +65,10 @@ export function videoTargets(video: tf.Tensor, c: MirasolConfig): tf.Tensor3D {
 
 /** Pooled spectrogram of every chunk: audio [B, N*r, F] -> [B, T, P_a]. */
 export function audioTargets(audio: tf.Tensor, c: MirasolConfig): tf.Tensor3D {
-  const T = c.video.chunks, columns = framesPerChunk(c) * c.audio.columnsPerFrame, B = audio.shape[0];
+  const a = requireAudio(c, "build audio reconstruction targets");
+  const T = c.video.chunks, columns = framesPerChunk(c) * a.columnsPerFrame, B = audio.shape[0];
   return tf.tidy(() => {
-    const x = tf.reshape(audio, [B * T, columns, c.audio.melBins, 1]);
+    const x = tf.reshape(audio, [B * T, columns, a.melBins, 1]);
     return tf.reshape(pool2(x, c.reconstruction.audioColumns, c.reconstruction.audioBins), [
       B,
       T,

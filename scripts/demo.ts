@@ -237,11 +237,11 @@ section("6. Export to a TensorFlow SavedModel and check it in TensorFlow 2.21");
   );
   const feeds = {
     video: Array.from(b.video.dataSync()),
-    audio: Array.from(b.audio.dataSync()),
+    audio: Array.from(b.audio!.dataSync()),
     text: Array.from(b.text.dataSync()),
     text_mask: Array.from(b.textMask.dataSync()),
     loss_mask: Array.from(b.lossMask.dataSync()),
-    shapes: { video: b.video.shape, audio: b.audio.shape, text: b.text.shape },
+    shapes: { video: b.video.shape, audio: b.audio!.shape, text: b.text.shape },
   };
   await Deno.writeTextFile(`${out}/feeds.json`, JSON.stringify(feeds));
   const py = `

@@ -51,7 +51,6 @@ export function isTensorBatch(x: Batch | MirasolBatch): x is MirasolBatch {
  */
 export function batchTensors(batch: Batch, config: MirasolConfig): MirasolBatch {
   const { frames: N, height: H, width: W } = config.video;
-  const { columnsPerFrame: r, melBins: Mb } = config.audio;
   const B = batch.videoShape[0];
   if (!Number.isInteger(B) || B < 1) {
     throw new InputError({
@@ -67,13 +66,18 @@ export function batchTensors(batch: Batch, config: MirasolConfig): MirasolBatch 
     `config ${config.name} takes ${N} frames of ${H}x${W}`,
   );
   checkLength("video", batch.video, batch.videoShape);
-  checkShape(
-    "audio",
-    batch.audioShape,
-    [B, N * r, Mb],
-    `${N} frames need ${N * r} columns of ${Mb} mel bins at ${r} columns per frame`,
-  );
-  checkLength("audio", batch.audio, batch.audioShape);
+  // A config without audio does not read the batch's audio (data decoded with it may still carry it).
+  const a = config.audio;
+  if (a !== null) {
+    const { columnsPerFrame: r, melBins: Mb } = a;
+    checkShape(
+      "audio",
+      batch.audioShape,
+      [B, N * r, Mb],
+      `${N} frames need ${N * r} columns of ${Mb} mel bins at ${r} columns per frame`,
+    );
+    checkLength("audio", batch.audio, batch.audioShape);
+  }
   const L = batch.textShape[1];
   if (batch.textShape[0] !== B || !(L >= 1 && L <= config.text.maxLength)) {
     throw new InputError({
@@ -103,7 +107,9 @@ export function batchTensors(batch: Batch, config: MirasolConfig): MirasolBatch 
   const shape2 = [B, L] as [number, number];
   return {
     video: tf.tensor5d(batch.video, [B, N, H, W, 3], "float32"),
-    audio: tf.tensor3d(batch.audio, [B, N * r, Mb], "float32"),
+    ...(a === null
+      ? {}
+      : { audio: tf.tensor3d(batch.audio, [B, N * a.columnsPerFrame, a.melBins], "float32") }),
     text: tf.tensor2d(batch.text, shape2, "int32"),
     textMask: tf.tensor2d(Float32Array.from(batch.textMask), shape2, "float32"),
     lossMask: tf.tensor2d(Float32Array.from(batch.lossMask), shape2, "float32"),
@@ -112,5 +118,5 @@ export function batchTensors(batch: Batch, config: MirasolConfig): MirasolBatch 
 
 /** Disposes every tensor of a model batch. */
 export function disposeBatch(batch: MirasolBatch): void {
-  for (const t of [batch.video, batch.audio, batch.text, batch.textMask, batch.lossMask]) t.dispose();
+  for (const t of [batch.video, batch.audio, batch.text, batch.textMask, batch.lossMask]) t?.dispose();
 }

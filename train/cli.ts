@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName, BACKENDS, setBackend } from "../transforms/backend.ts";
 import { treeDispose } from "../transforms/tree.ts";
 import { batchTensors, disposeBatch } from "./batch_tensors.ts";
-import { configs, type MirasolConfig } from "../model/config.ts";
+import { configs, type MirasolConfig, requireAudio } from "../model/config.ts";
 import { decodeConfig } from "../model/config_decode.ts";
 import { loss, type MirasolParams } from "../model/mirasol.ts";
 import { train, type TrainOptions } from "./loop.ts";
@@ -220,7 +220,9 @@ export async function resolveData(spec: string, config: MirasolConfig, batchSize
       `Cannot use --data ${JSON.stringify(spec)}: not a folder of *.tfrecord shards, nor synthetic[:N]`,
     );
   }
-  return await tfrecordBatches(spec, config, { batchSize, seed });
+  // Shards are read with the audio layout they were written with, so training on them needs one.
+  const layout = { ...config, audio: requireAudio(config, `train on the shards in ${spec}`) };
+  return await tfrecordBatches(spec, layout, { batchSize, seed });
 }
 
 /** The loss terms (train: false) on one fixed held-out batch. */

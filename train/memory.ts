@@ -56,7 +56,8 @@ export function trainingBytes(
   const latent = config.latentDepth * perLayer(T * m, D);
   const text = config.text.depth * perLayer(config.text.maxLength, config.text.dim) +
     config.text.maxLength * config.text.vocab;
-  const media = N * H * W * 3 + N * config.audio.columnsPerFrame * config.audio.melBins;
+  const media = N * H * W * 3 +
+    (config.audio === null ? 0 : N * config.audio.columnsPerFrame * config.audio.melBins);
   const activations = 4 * batch * (encoder + combiner + latent + text + media);
   return { params, activations, total: 4 * params + activations };
 }

@@ -33,9 +33,12 @@ export type SyntheticOptions = {
 /** Classes of the synthetic data (ids 2 .. C+1 are the class tokens; 0 pad, 1 BOS). */
 export const syntheticClasses = (c: MirasolConfig): number => Math.max(1, Math.min(8, c.text.vocab - 2));
 
+/** A config without audio gets clips with an empty spectrogram (the model does not read it). */
+const NO_AUDIO = { columnsPerFrame: 0, melBins: 0 } as const;
+
 function syntheticExample(id: string, key: Key, c: MirasolConfig, L: number): Example {
   const { frames: N, height: H, width: W } = c.video;
-  const { columnsPerFrame: r, melBins: Mb } = c.audio;
+  const { columnsPerFrame: r, melBins: Mb } = c.audio ?? NO_AUDIO;
   const C = syntheticClasses(c);
   const [u] = uniformValues(foldIn(key, 0), 1);
   const cls = Math.min(C - 1, Math.floor(u * C));
@@ -61,7 +64,7 @@ function syntheticExample(id: string, key: Key, c: MirasolConfig, L: number): Ex
     audio,
     audioShape: [N * r, Mb],
     mediaMask: new Uint8Array(N).fill(1),
-    hasAudio: true,
+    hasAudio: c.audio !== null,
     fps: 25,
     text,
     textMask: new Uint8Array(L).fill(1),
@@ -73,7 +76,7 @@ function syntheticExample(id: string, key: Key, c: MirasolConfig, L: number): Ex
 export function syntheticBatches(config: MirasolConfig, o: SyntheticOptions): (step: number) => Batch {
   const B = o.batchSize, L = o.textLength ?? Math.min(8, config.text.maxLength);
   const { frames: N, height: H, width: W } = config.video;
-  const { columnsPerFrame: r, melBins: Mb } = config.audio;
+  const { columnsPerFrame: r, melBins: Mb } = config.audio ?? NO_AUDIO;
   if (o.pool !== undefined && !(Number.isInteger(o.pool) && o.pool >= 1)) {
     throw new TrainDataError(`Cannot make synthetic data: pool must be a positive integer, got ${o.pool}`);
   }

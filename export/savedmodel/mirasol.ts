@@ -36,15 +36,16 @@ export function mirasolInputs(
   s: MirasolShapes,
 ): Record<"video" | "audio" | "text" | "text_mask" | "loss_mask", ShapeDtype> {
   const { frames: N, height: H, width: W } = config.video;
-  const { columnsPerFrame: r, melBins } = config.audio;
+  const a = config.audio;
   const B = s.batch, L = s.textLength;
-  return {
+  return ({
     video: { shape: [B, N, H, W, 3], dtype: "float32" },
-    audio: { shape: [B, N * r, melBins], dtype: "float32" },
+    // Without audio the signatures take no audio input at all (`pick` drops it).
+    ...(a === null ? {} : { audio: { shape: [B, N * a.columnsPerFrame, a.melBins], dtype: "float32" } }),
     text: { shape: [B, L], dtype: "int32" },
     text_mask: { shape: [B, L], dtype: "float32" },
     loss_mask: { shape: [B, L], dtype: "float32" },
-  };
+  }) as Record<"video" | "audio" | "text" | "text_mask" | "loss_mask", ShapeDtype>;
 }
 
 export type MirasolSignature =
@@ -63,7 +64,7 @@ export function mirasolSignatures(
   const inputs = mirasolInputs(config, s);
   const opts = { config, train: false } as const;
   const pick = <K extends keyof typeof inputs>(...keys: K[]) =>
-    Object.fromEntries(keys.map((k) => [k, inputs[k]])) as Pick<typeof inputs, K>;
+    Object.fromEntries(keys.filter((k) => k in inputs).map((k) => [k, inputs[k]])) as Pick<typeof inputs, K>;
   return {
     forward: {
       inputs: pick("video", "audio", "text", "text_mask"),

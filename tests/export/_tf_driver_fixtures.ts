@@ -23,7 +23,7 @@ export const TEXT_LENGTH = 16;
 
 export function syntheticExample(i: number, c: MirasolConfig = config): Example {
   const { frames: N, height: H, width: W } = c.video;
-  const F = N * c.audio.columnsPerFrame, Mb = c.audio.melBins, L = TEXT_LENGTH;
+  const F = N * c.audio!.columnsPerFrame, Mb = c.audio!.melBins, L = TEXT_LENGTH;
   const cls = i % 4;
   const video = new Float32Array(N * H * W * 3).map((_, j) =>
     (j % 3 === cls % 3 ? 0.8 : 0.2) + (cls === 3 ? 0.1 : 0)

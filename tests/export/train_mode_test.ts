@@ -85,7 +85,7 @@ const f32 = (t: tf.Tensor): Input => ({
 const uint32 = (k: HostKey): Input => ({ dtype: "uint32", shape: [2], values: [k[0], k[1]] });
 const batchInputs = (b: MirasolBatch): Record<string, Input> => ({
   video: f32(b.video),
-  audio: f32(b.audio),
+  audio: f32(b.audio!),
   text: f32(b.text),
   text_mask: f32(b.textMask),
   loss_mask: f32(b.lossMask),

@@ -39,7 +39,7 @@ const COLOURS = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
 function clips() {
   const { frames: N, height: H, width: W } = c.video;
   const video = tf.tidy(() => tf.stack(COLOURS.map((rgb) => tf.broadcastTo(tf.tensor1d(rgb), [N, H, W, 3]))));
-  const audio = tf.zeros([NAMES.length, N * c.audio.columnsPerFrame, c.audio.melBins]);
+  const audio = tf.zeros([NAMES.length, N * c.audio!.columnsPerFrame, c.audio!.melBins]);
   return { video, audio };
 }
 

@@ -29,10 +29,10 @@ const configFor = (kind: CombinerKind, T: number, depth = 1): MirasolConfig =>
 /** Chunk t of a batch: frames tK..tK+K-1 and their K*r audio columns. */
 function chunkOf(batch: MirasolBatch, t: number): MediaChunk {
   const [B, , H, W] = batch.video.shape;
-  const F = batch.audio.shape[2] ?? 0;
+  const F = batch.audio!.shape[2] ?? 0;
   return {
     video: tf.slice(batch.video, [0, t * K, 0, 0, 0], [B, K, H, W, 3]),
-    audio: tf.slice(batch.audio, [0, t * K * r, 0], [B, K * r, F]),
+    audio: tf.slice(batch.audio!, [0, t * K * r, 0], [B, K * r, F]),
   };
 }
 
@@ -153,7 +153,7 @@ Deno.test("ask after t chunks answers about chunks 1..t: it equals generate on t
       const ct = configFor(kind, t);
       const prefix = {
         video: tf.slice(batch.video, [0, 0, 0, 0, 0], [-1, t * K, -1, -1, -1]),
-        audio: tf.slice(batch.audio, [0, 0, 0], [-1, t * K * r, -1]),
+        audio: tf.slice(batch.audio!, [0, 0, 0], [-1, t * K * r, -1]),
       };
       const opts = { maxLen: 6, eos: 1, strategy: { kind: "greedy" } as const };
       const asked = stream.ask([[2, 9], [4]], opts);
@@ -179,7 +179,7 @@ Deno.test("a chunk of the wrong size or batch is rejected before any state chang
   const whole = { video: batch.video, audio: batch.audio }; // 2 chunks at once
   assert.throws(() => stream.push(whole));
   const one = chunkOf(batch, 1);
-  const single = { video: tf.slice(one.video, [0], [1]), audio: tf.slice(one.audio, [0], [1]) };
+  const single = { video: tf.slice(one.video, [0], [1]), audio: tf.slice(one.audio!, [0], [1]) };
   assert.throws(() => stream.push(single), ConfigError);
   assert.equal(stream.chunks, 1);
   stream.dispose();

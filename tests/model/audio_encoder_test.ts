@@ -97,7 +97,7 @@ function bump(p: MirasolParams, path: RegExp): MirasolParams {
 
 Deno.test("with shareBackbone, audio goes through the SAME backbone weights as video (§3.1)", () => {
   const p = init(PRNGKey(0), tiny);
-  assert.ok(p.backbone && !p.video_encoder.backbone && !p.audio_encoder.backbone);
+  assert.ok(p.backbone && !p.video_encoder.backbone && !p.audio_encoder!.backbone);
   const batch = exampleBatch(PRNGKey(1), tiny);
   const split = (q: MirasolParams) =>
     tf.tidy(() => {
@@ -117,11 +117,11 @@ Deno.test("with shareBackbone, audio goes through the SAME backbone weights as v
 Deno.test("with shareBackbone false, each modality has its own backbone and uses only it", () => {
   const c = { ...tiny, name: "tiny/unshared", shareBackbone: false };
   const p = init(PRNGKey(0), c);
-  assert.ok(!p.backbone && p.video_encoder.backbone && p.audio_encoder.backbone);
+  assert.ok(!p.backbone && p.video_encoder.backbone && p.audio_encoder!.backbone);
   const batch = exampleBatch(PRNGKey(1), c);
   const audioOf = (q: MirasolParams) =>
     tf.tidy(() =>
-      audioEncoder.apply(q.audio_encoder, q.audio_encoder.backbone!, batch.audio, { config: c, train: false })
+      audioEncoder.apply(q.audio_encoder!, q.audio_encoder!.backbone!, batch.audio, { config: c, train: false })
         .arraySync()
     );
   assert.deepEqual(audioOf(bump(p, /^video_encoder\/backbone\//)), audioOf(p));

@@ -161,10 +161,10 @@ for (const [kind, config] of Object.entries(KINDS)) {
 Deno.test("streaming refuses a bidirectional latent model, and validateConfig refuses an unknown attention", () => {
   const params = init(PRNGKey(0), bidirectional);
   const stream = createStream(params, bidirectional);
-  const K = bidirectional.video.frames / bidirectional.video.chunks, r = bidirectional.audio.columnsPerFrame;
+  const K = bidirectional.video.frames / bidirectional.video.chunks, r = bidirectional.audio!.columnsPerFrame;
   const chunk = {
     video: tf.zeros([1, K, bidirectional.video.height, bidirectional.video.width, 3]),
-    audio: tf.zeros([1, K * r, bidirectional.audio.melBins]),
+    audio: tf.zeros([1, K * r, bidirectional.audio!.melBins]),
   };
   assert.throws(() => stream.push(chunk), /bidirectional/);
   stream.dispose();

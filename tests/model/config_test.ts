@@ -122,12 +122,12 @@ const bad: [string, (c: MirasolConfig) => MirasolConfig, RegExp][] = [
   ],
   [
     "audio patches that do not tile the mel bins",
-    (c) => ({ ...c, audio: { ...c.audio, patchBins: 3 } }),
+    (c) => ({ ...c, audio: { ...c.audio!, patchBins: 3 } }),
     /audio\.patchBins = 3 must divide/,
   ],
   [
     "audio patches that do not tile a chunk",
-    (c) => ({ ...c, audio: { ...c.audio, patchColumns: 5 } }),
+    (c) => ({ ...c, audio: { ...c.audio!, patchColumns: 5 } }),
     /audio\.patchColumns = 5 must divide columns per chunk = 16/,
   ],
   [

@@ -45,7 +45,7 @@ Deno.test("validateBatch names the field, row, element and value of any NaN, Inf
             return true;
           });
         } finally {
-          batch[field].dispose();
+          batch[field]!.dispose();
         }
       },
     ),

@@ -51,10 +51,10 @@ function perturbChunk(
   chunk: number,
   seed: number,
 ): MirasolBatch {
-  const src = batch[modality];
+  const src = batch[modality]!;
   const [B, len, ...rest] = src.shape as [number, number, ...number[]];
   const per = len / c.video.chunks; // frames or columns per chunk
-  const noise = exampleBatch(PRNGKey(seed), c, { batch: B })[modality];
+  const noise = exampleBatch(PRNGKey(seed), c, { batch: B })[modality]!;
   const inChunk = tf.cast(tf.equal(tf.floorDiv(tf.range(0, len, 1, "int32"), per), chunk), "float32"); // [len]
   const mask = tf.reshape(inChunk, [1, len, ...rest.map(() => 1)]);
   return { ...batch, [modality]: tf.add(tf.mul(src, tf.sub(1, mask)), tf.mul(mask, noise)) };
@@ -117,7 +117,7 @@ Deno.test("gradients reach every leaf with separate backbones and an untied text
     text: { ...tiny.text, tieEmbeddings: false },
   };
   const p = init(PRNGKey(5), c);
-  assert.ok(p.text_decoder.output && p.video_encoder.backbone && p.audio_encoder.backbone);
+  assert.ok(p.text_decoder.output && p.video_encoder.backbone && p.audio_encoder!.backbone);
   assert.deepEqual(deadLeaves(p, c), []);
 });
 

@@ -22,15 +22,15 @@ Deno.test("batchTensors gives the model's tensors with the batch's values, accep
         const t = batchTensors(batch, tiny);
         assert.deepEqual(validateBatch(t, tiny), { batch: B, length: L });
         assert.deepEqual(t.video.shape, [...batch.videoShape]);
-        assert.deepEqual(t.audio.shape, [...batch.audioShape]);
-        assert.deepEqual([t.video.dtype, t.audio.dtype, t.text.dtype, t.textMask.dtype], [
+        assert.deepEqual(t.audio!.shape, [...batch.audioShape]);
+        assert.deepEqual([t.video.dtype, t.audio!.dtype, t.text.dtype, t.textMask.dtype], [
           "float32",
           "float32",
           "int32",
           "float32",
         ]);
         assert.deepEqual(t.video.dataSync(), batch.video);
-        assert.deepEqual(t.audio.dataSync(), batch.audio);
+        assert.deepEqual(t.audio!.dataSync(), batch.audio);
         assert.deepEqual(t.text.dataSync(), batch.text);
         assert.deepEqual(Array.from(t.lossMask.dataSync()), Array.from(batch.lossMask));
         disposeBatch(t);

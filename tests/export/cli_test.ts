@@ -85,3 +85,40 @@ Deno.test("--config accepts a JSON file, and --frames/--chunks change only the v
   const longer = parseExportArgs([...base, "--frames", "16", "--chunks", "4"]).config;
   assert.deepEqual([longer.video.frames, longer.video.chunks], [16, 4]);
 });
+
+Deno.test("the export CLI refuses a non-empty --out unless --overwrite: the user's files stay untouched, exit 1, one line naming the folder and --overwrite", async () => {
+  const user = `${dir}/user`, file = `${dir}/user.txt`, exported = `${dir}/exported`;
+  Deno.mkdirSync(`${user}/sub`, { recursive: true });
+  Deno.writeTextFileSync(`${user}/notes.txt`, "mine");
+  Deno.writeTextFileSync(`${user}/sub/data.bin`, "also mine");
+  Deno.writeTextFileSync(file, "a file");
+  Deno.mkdirSync(exported);
+  const snapshot = (d: string) =>
+    [...Deno.readDirSync(d)].map((e) => [e.name, Deno.statSync(`${d}/${e.name}`).mtime?.getTime()]).sort();
+  const before = snapshot(user);
+  const args = (
+    out: string,
+    ...more: string[]
+  ) => ["--config", "tiny", "--out", out, "--params", "inputs", ...more];
+  // an empty folder is no clash; the export written there is refused like any other content
+  assert.equal((await run(args(exported))).code, 0);
+  for (
+    const [out, why] of [[user, "the folder is not empty"], [file, "it is a file"], [
+      exported,
+      "the folder is not empty",
+    ]]
+  ) {
+    const r = await run(args(out));
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim(), `Cannot write export to ${out}: ${why} (pass --overwrite to replace it)`);
+  }
+  assert.deepEqual(snapshot(user), before);
+  assert.equal(Deno.readTextFileSync(`${user}/notes.txt`), "mine");
+  assert.equal(Deno.readTextFileSync(`${user}/sub/data.bin`), "also mine");
+  assert.equal(Deno.readTextFileSync(file), "a file");
+  assert.ok(![...Deno.readDirSync(dir)].some((e) => /\.(tmp|old)-/.test(e.name)), "a temp was left");
+  const r = await run(args(user, "--overwrite"));
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Deno.statSync(`${user}/saved_model.pb`).isFile);
+  assert.equal([...Deno.readDirSync(user)].some((e) => e.name === "notes.txt"), false);
+});

@@ -46,7 +46,7 @@ function spawn(out: string): Child {
 }
 
 async function waitFor(c: Child, has: (r: Row) => boolean, what: string): Promise<Row> {
-  for (let i = 0; i < 6000; i++) {
+  for (let i = 0; i < 12000; i++) { // 60 s: TensorFlow imports slowly on a busy machine
     const row = c.rows.find(has);
     if (row) return row;
     await new Promise((r) => setTimeout(r, 5));

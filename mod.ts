@@ -8,11 +8,14 @@
 
 // Backends
 export {
+  backendAlive,
   BackendError,
   type BackendName,
   BACKENDS,
   currentBackend,
   hasWebGPU,
+  isBackendAbort,
+  resetBackend,
   setBackend,
 } from "./transforms/backend.ts";
 

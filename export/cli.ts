@@ -16,7 +16,7 @@ import { setBackend } from "../transforms/backend.ts";
 import { paramShapes } from "../transforms/param_shapes.ts";
 import { PRNGKey } from "../transforms/random.ts";
 import { exportGraphModel } from "./graphmodel.ts";
-import { ExportSpecError } from "./savedmodel/errors.ts";
+import { ExportSpecError, ExportWriteError } from "./savedmodel/errors.ts";
 import { exportSavedModel } from "./savedmodel/export.ts";
 import type { ComputeDtype } from "./savedmodel/lower.ts";
 import { mirasolSignatures } from "./savedmodel/mirasol.ts";
@@ -161,8 +161,30 @@ export function parseExportArgs(argv: readonly string[]): ExportArgs {
   };
 }
 
+/**
+ * Refuses an --out that holds anything (a user's files, an earlier export) unless --overwrite,
+ * before the model is built: a refusal costs nothing and touches nothing. An empty folder is fine.
+ */
+function refuseOccupiedOut(out: string, overwrite: boolean): void {
+  if (overwrite) return;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(out);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw new ExportWriteError({ path: out, reason: e instanceof Error ? e.message : String(e) });
+  }
+  const reason = !info.isDirectory
+    ? "it is a file"
+    : [...Deno.readDirSync(out)].length > 0
+    ? "the folder is not empty"
+    : undefined;
+  if (reason) throw new ExportWriteError({ path: out, reason: `${reason} (pass --overwrite to replace it)` });
+}
+
 /** Runs one export as the CLI would; returns a one-line summary. */
 export async function runExport(a: ExportArgs): Promise<string> {
+  refuseOccupiedOut(a.out, a.overwrite);
   const shapes = { batch: a.batch, textLength: a.textLength };
   const needWeights = a.format === "graphmodel" || a.params === "variables";
   const params = !needWeights

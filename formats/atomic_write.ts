@@ -69,6 +69,15 @@ function mayBeAlive(pid: number): boolean {
 
 const reasonOf = (e: unknown) => e instanceof Error ? e.message : String(e);
 const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
+/** An empty folder holds nothing to lose: rename() replaces it atomically, and fails once it is not. */
+const isEmptyDir = async (path: string) => {
+  try {
+    for await (const _ of Deno.readDir(path)) return false;
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** fsync a folder so renames inside it are durable; a no-op where folders cannot be opened. */
 export async function syncDir(dir: string): Promise<void> {
@@ -202,7 +211,8 @@ export async function writeFileAtomic(
 /**
  * Fills a temporary folder with `fill` and renames it to `target`. An existing target (with
  * `overwrite`) is first parked under an `.old-` name and removed after the swap; if the process
- * dies between the two renames, `cleanStaleTemps` puts the parked folder back.
+ * dies between the two renames, `cleanStaleTemps` puts the parked folder back. An existing empty
+ * folder is no clash: the rename replaces it, and refuses if a file appeared there meanwhile.
  */
 export async function writeDirAtomic<A>(
   target: string,
@@ -210,7 +220,7 @@ export async function writeDirAtomic<A>(
   options: AtomicOptions = {},
 ): Promise<A> {
   const final = slashless(target);
-  const had = await exists(final);
+  const had = await exists(final) && !(await isEmptyDir(final));
   if (had && options.overwrite === false) {
     throw new AtomicWriteError({
       path: final,
@@ -240,6 +250,14 @@ export async function writeDirAtomic<A>(
       await Deno.rename(parked, final).catch(() => {});
     }
     await Deno.remove(temp, { recursive: true }).catch(() => undefined);
+    // someone filled the target between the check and the rename (ENOTEMPTY, EEXIST, ENOTDIR)
+    if (!had && options.overwrite === false && await exists(final) && !(await isEmptyDir(final))) {
+      throw new AtomicWriteError({
+        path: final,
+        reason: "it already exists (overwrite is false)",
+        exists: true,
+      });
+    }
     throw fail(e);
   }
   if (options.durable ?? true) await syncDir(dirOf(final));

@@ -262,8 +262,12 @@ export async function main(args: readonly string[]): Promise<number> {
     if (a.stage !== undefined) config = stageConfig(config, a.stage);
     data = await resolveData(a.data, config, a.batch, a.seed);
   } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\nRun with --help for usage.`);
+    // one line either way: a bad flag is usage (2); a folder that holds no shards is a failure (1)
+    if (!(e instanceof UsageError)) {
+      console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
+    console.error(`error: ${e.message} (run with --help for usage)`);
     return 2;
   }
   if (a.evalEvery > 0 && !a.data.startsWith("synthetic")) {

@@ -273,7 +273,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   checkOptions(o);
   const run = runRecord(o);
   const { optimizer, schedule } = defaultOptimizer(run);
-  await Deno.mkdir(o.out, { recursive: true });
+  await Deno.mkdir(o.out, { recursive: true }).catch((e: unknown) => {
+    const why = e instanceof Deno.errors.AlreadyExists ? "it is a file, not a folder" : (e as Error).message;
+    throw new TrainError(`Cannot train into '${o.out}': ${why}`);
+  });
   let s = await startState(o, run, optimizer);
   await Deno.writeTextFile(`${o.out}/run.json`, JSON.stringify(run, null, 2) + "\n");
   const metricsPath = `${o.out}/metrics.jsonl`;

@@ -63,6 +63,41 @@ export function currentBackend(): BackendName {
   return name;
 }
 
+/**
+ * Is `e` the error of a wasm module that aborted? Past its 4 GiB address space a wasm allocation
+ * fails, the module calls abort(), and every later call into it throws this same error.
+ */
+export function isBackendAbort(e: unknown): boolean {
+  return e instanceof WebAssembly.RuntimeError && /^Aborted\(/.test(e.message);
+}
+
+/** Does the active backend still compute? False after a wasm abort (and when none was chosen). */
+export function backendAlive(): boolean {
+  try {
+    return tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)).dataSync()[0]) === 2;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Replaces the active backend with a fresh instance of the same name (for wasm: a new module with
+ * its own memory), so a process outlives a wasm abort. Every tensor of the old instance is lost:
+ * drop them, re-create params from their keys or a checkpoint. Returns the backend's name.
+ */
+export async function resetBackend(): Promise<BackendName> {
+  const name = currentBackend();
+  const { factory, priority } = tf.engine().registryFactory[name];
+  const old = tf.findBackend(name);
+  // a dead module traps on every call, freeing its memory included: the GC takes it instead
+  if (old && !backendAlive()) old.dispose = () => {};
+  tf.removeBackend(name);
+  tf.registerBackend(name, factory, priority);
+  await setBackend(name);
+  if (!backendAlive()) throw new BackendError(name, "a fresh instance does not compute either");
+  return name;
+}
+
 /** Deno looks like Node to tfjs, so the cpu backend prints an "install tfjs-node" banner on first use. */
 function silenceNodeBanner(): void {
   const backend = tf.backend() as unknown as { firstUse?: boolean };

@@ -109,6 +109,9 @@ def write_weights(out_dir: str, params: Dict[str, np.ndarray], step: int, config
     prefix, n = f"ckpt-{step}", 1
     while prefix == previous:
         prefix, n = f"ckpt-{step}_{n}", n + 1
+    for f in os.listdir(out_dir):  # a killed writer's pieces of this same prefix (SaveV2 .tempstate files)
+        if f.startswith(prefix + ".") and OURS.match(f):
+            os.remove(os.path.join(out_dir, f))
     entries: Dict[str, tf.Tensor] = {}
     with tf.device("/cpu:0"):
         for path, value in params.items():
@@ -127,7 +130,8 @@ def write_weights(out_dir: str, params: Dict[str, np.ndarray], step: int, config
             tensors=[entries[k] for k in names],
         )
     _sync_dir(out_dir)
-    files = sorted(f for f in os.listdir(out_dir) if f.startswith(prefix + ".") and OURS.match(f))
+    bundle = re.compile(re.escape(prefix) + r"\.(index|data-\d{5}-of-\d{5})$")
+    files = sorted(f for f in os.listdir(out_dir) if bundle.match(f))
     info = {
         "format": FORMAT,
         "prefix": prefix,

@@ -43,6 +43,22 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+
+def _import_tensorflow_quietly() -> None:
+    """TensorFlow's C++ runtime writes notes (oneDNN, absl's preamble) to fd 2 while it loads, before
+    TF_CPP_MIN_LOG_LEVEL applies; they would break the CLI's one-line error. A failed import still
+    raises, after fd 2 is back."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 

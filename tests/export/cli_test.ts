@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseExportArgs } from "../../export/cli.ts";
 import { ExportSpecError } from "../../export/savedmodel/errors.ts";
+import { exportFaults, writeCliFixtures } from "../cli_fault_table.ts";
 
 const CLI = new URL("../../export/cli.ts", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -17,45 +18,13 @@ async function run(args: string[]) {
 }
 
 const dir = await Deno.makeTempDir();
-const badJson = `${dir}/bad.json`;
-await Deno.writeTextFile(badJson, JSON.stringify({ name: "x", widht: 1 }));
+writeCliFixtures(dir);
 const base = ["--config", "tiny", "--out", `${dir}/out`];
 
-const USAGE_ERRORS: [string, string[], RegExp][] = [
-  ["--batch 0", [...base, "--batch", "0"], /--batch must be a positive integer, got '0'/],
-  ["--text-length=0", [...base, "--text-length=0"], /--text-length must be a positive integer/],
-  ["an unknown flag", [...base, "--bogus"], /Unknown option '--bogus'/],
-  [
-    "--params inputs with a checkpoint",
-    [...base, "--params", "inputs", "--checkpoint", `${dir}/none`],
-    /--checkpoint cannot be used with --params inputs/,
-  ],
-  [
-    "a missing --checkpoint",
-    [...base, "--checkpoint", `${dir}/none`],
-    /--checkpoint '.*none' is not a checkpoint folder \(not found\)/,
-  ],
-  [
-    "an unknown preset",
-    ["--config", "huge", "--out", `${dir}/out`],
-    /--config must name one of .* or a \.json file, got 'huge'/,
-  ],
-  [
-    "a config file with a misspelt key",
-    ["--config", badJson, "--out", `${dir}/out`],
-    /widht is not a config field \(did you mean 'width'\?\)/,
-  ],
-  [
-    "--frames that the chunks do not divide",
-    [...base, "--frames", "7"],
-    /video\.chunks = 2 must divide video\.frames = 7/,
-  ],
-  [
-    "--format onnx",
-    [...base, "--format", "onnx"],
-    /--format must be one of savedmodel, graphmodel, got 'onnx'/,
-  ],
-];
+// the export rows of the CLI fault table that are usage errors are refused by the parser itself
+const USAGE_ERRORS = exportFaults(dir).filter((r) => r.code === 2).map((r) =>
+  [r.what, [...r.argv], r.message] as const
+);
 for (const [what, args, message] of USAGE_ERRORS) {
   Deno.test(`parseExportArgs refuses ${what} with an ExportSpecError saying so`, () => {
     assert.throws(
@@ -84,4 +53,41 @@ Deno.test("--config accepts a JSON file, and --frames/--chunks change only the v
   assert.deepEqual(parseExportArgs(["--config", file, "--out", `${dir}/o`]).config, tiny);
   const longer = parseExportArgs([...base, "--frames", "16", "--chunks", "4"]).config;
   assert.deepEqual([longer.video.frames, longer.video.chunks], [16, 4]);
+});
+
+Deno.test("the export CLI refuses a non-empty --out unless --overwrite: the user's files stay untouched, exit 1, one line naming the folder and --overwrite", async () => {
+  const user = `${dir}/mine`, file = `${dir}/mine.txt`, exported = `${dir}/exported`;
+  Deno.mkdirSync(`${user}/sub`, { recursive: true });
+  Deno.writeTextFileSync(`${user}/notes.txt`, "mine");
+  Deno.writeTextFileSync(`${user}/sub/data.bin`, "also mine");
+  Deno.writeTextFileSync(file, "a file");
+  Deno.mkdirSync(exported);
+  const snapshot = (d: string) =>
+    [...Deno.readDirSync(d)].map((e) => [e.name, Deno.statSync(`${d}/${e.name}`).mtime?.getTime()]).sort();
+  const before = snapshot(user);
+  const args = (
+    out: string,
+    ...more: string[]
+  ) => ["--config", "tiny", "--out", out, "--params", "inputs", ...more];
+  // an empty folder is no clash; the export written there is refused like any other content
+  assert.equal((await run(args(exported))).code, 0);
+  for (
+    const [out, why] of [[user, "the folder is not empty"], [file, "it is a file"], [
+      exported,
+      "the folder is not empty",
+    ]]
+  ) {
+    const r = await run(args(out));
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim(), `Cannot write export to ${out}: ${why} (pass --overwrite to replace it)`);
+  }
+  assert.deepEqual(snapshot(user), before);
+  assert.equal(Deno.readTextFileSync(`${user}/notes.txt`), "mine");
+  assert.equal(Deno.readTextFileSync(`${user}/sub/data.bin`), "also mine");
+  assert.equal(Deno.readTextFileSync(file), "a file");
+  assert.ok(![...Deno.readDirSync(dir)].some((e) => /\.(tmp|old)-/.test(e.name)), "a temp was left");
+  const r = await run(args(user, "--overwrite"));
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Deno.statSync(`${user}/saved_model.pb`).isFile);
+  assert.equal([...Deno.readDirSync(user)].some((e) => e.name === "notes.txt"), false);
 });

@@ -112,6 +112,25 @@ Deno.test("writeDirAtomic() swaps a whole folder, and a folder parked by a kille
   assert.equal(await Deno.readTextFile(`${dir}/out/v`), "2");
 });
 
+Deno.test("writeDirAtomic(overwrite: false) fills an existing empty folder, and refuses one a file appeared in during the fill", async () => {
+  const dir = await Deno.makeTempDir({ dir: root });
+  await Deno.mkdir(`${dir}/empty`);
+  await writeDirAtomic(`${dir}/empty`, (t) => Deno.writeTextFile(`${t}/v`, "1"), { overwrite: false });
+  assert.deepEqual(await names(`${dir}/empty`), ["v"]);
+  // empty when checked, then a user's file lands in it: the rename refuses, the file stays
+  await Deno.mkdir(`${dir}/raced`);
+  await assert.rejects(
+    () =>
+      writeDirAtomic(`${dir}/raced`, async (t) => {
+        await Deno.writeTextFile(`${dir}/raced/mine.txt`, "mine");
+        await Deno.writeTextFile(`${t}/v`, "1");
+      }, { overwrite: false }),
+    (e) => e instanceof AtomicWriteError && e.exists,
+  );
+  assert.deepEqual(await names(`${dir}/raced`), ["mine.txt"]);
+  assert.deepEqual(await names(dir), ["empty", "raced"], "a temp folder was left");
+});
+
 /** Kills a child rewriting `target` at seeded moments; after each kill `check` sees the target. */
 async function killLoop(kind: "file" | "dir", target: string, runs: number, check: () => Promise<void>) {
   let seed = 2024;

@@ -32,7 +32,7 @@ Deno.test("settleJupyterOutputs() outside the Deno kernel says so instead of doi
 
 Deno.test("settleJupyterOutputs() makes the kernel's publisher publish first, then hold the cell open for settleMs", async () => {
   const calls: unknown[][] = [];
-  await withKernel(async (...args) => void calls.push(args), async () => {
+  await withKernel((...args) => Promise.resolve(void calls.push(args)), async () => {
     settleJupyterOutputs({ settleMs: 60 });
     let done = false;
     const cellEnd = publisher()(3, "value").then(() => (done = true));
@@ -46,7 +46,7 @@ Deno.test("settleJupyterOutputs() makes the kernel's publisher publish first, th
 
 Deno.test("settleJupyterOutputs() run again (the first cell re-run) wraps the kernel's publisher once, not twice", async () => {
   let published = 0;
-  const kernels: Publisher = async () => void published++;
+  const kernels: Publisher = () => Promise.resolve(void published++);
   await withKernel(kernels, async () => {
     settleJupyterOutputs({ settleMs: 0 });
     settleJupyterOutputs({ settleMs: 0 });

@@ -4,7 +4,9 @@ Why not plain `jupyter nbconvert --execute`: the Deno kernel (2.9) sometimes pub
 execute_result just *after* its `idle` status, and nbclient stops listening to a cell at `idle`, so
 the cell's picture is silently lost (about one cell in five here; measured lateness is under 1 ms).
 This client keeps listening to the cell until `--settle` seconds pass without a message after
-`idle`, and keeps what still arrives for it.
+`idle`, and keeps what still arrives for it. Our notebooks also call `settleJupyterOutputs()` in their
+first cell (viz/jupyter_settle.ts), which makes the kernel itself wait, so plain nbconvert keeps their
+pictures too (tests/notebooks_nbconvert_test.ts); this client stays as the guard for any other notebook.
 
 usage: notebook_client.py [--kernel deno] [--timeout 600] [--settle 0.2] [--output-dir DIR] NB...
 Writes each executed notebook in place (or into DIR); exits 1 if a cell failed.

@@ -57,12 +57,14 @@ async function jupyterPython(): Promise<string> {
   );
 }
 
-/** argv[0] of the installed "deno" kernelspec, or undefined when there is none. */
+/** argv[0] of the installed "deno" kernelspec, links resolved (`deno jupyter --install` writes the
+ * path it was started by, e.g. node_modules/.bin/deno), or undefined when there is none. */
 async function installedKernelBinary(python: string): Promise<string | undefined> {
-  const script = `import json
+  const script = `import json, os
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 try:
-    print(json.dumps(KernelSpecManager().get_kernel_spec(${JSON.stringify(KERNEL)}).argv))
+    argv = KernelSpecManager().get_kernel_spec(${JSON.stringify(KERNEL)}).argv
+    print(json.dumps([os.path.realpath(argv[0]), *argv[1:]]))
 except NoSuchKernel:
     print("null")`;
   const r = await run(python, ["-c", script]);

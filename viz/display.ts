@@ -1,9 +1,12 @@
 /**
  * What every helper returns: a plain object that the Deno Jupyter kernel renders through
  * `Symbol.for("Jupyter.display")` (the kernel awaits the returned bundle), and that scripts write to
- * a file with `toFile(path)`, the format chosen by the extension.
+ * a file with `toFile(path)`, the format chosen by the extension. Every picture's bundle carries the
+ * SVG and its PNG rendering side by side: trusted frontends pick the SVG, the others (untrusted
+ * JupyterLab, VS Code, GitHub, nbconvert's HTML export) the PNG.
  */
-import { encodePng, type Raster } from "./png.ts";
+import { base64, encodePng, type Raster } from "./png.ts";
+import { svgToPng } from "./rasterize.ts";
 import { VizInputError } from "./errors.ts";
 
 /** The key the Deno kernel looks up on a cell's value (`Deno.jupyter.$display`). */
@@ -41,6 +44,15 @@ export function unsupportedExtension(path: string, supported: readonly string[])
   );
 }
 
+/** The MIME bundle of a picture drawn as `svg`: its PNG rendering, the SVG itself and `summary`. */
+export async function pictureBundle(svg: string, summary: string): Promise<MimeBundle> {
+  return {
+    "image/png": base64(await svgToPng(svg)),
+    "image/svg+xml": svg,
+    "text/plain": summary,
+  };
+}
+
 export function svgFigure(
   svg: string,
   size: { readonly width: number; readonly height: number },
@@ -52,7 +64,7 @@ export function svgFigure(
     width: size.width,
     height: size.height,
     summary,
-    [JUPYTER_DISPLAY]: () => ({ "image/svg+xml": svg, "text/plain": summary }),
+    [JUPYTER_DISPLAY]: () => pictureBundle(svg, summary),
     toFile: async (path) => {
       switch (extensionOf(path)) {
         case "svg":

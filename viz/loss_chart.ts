@@ -12,6 +12,7 @@ import {
   extensionOf,
   JUPYTER_DISPLAY,
   type MimeBundle,
+  pictureBundle,
   unsupportedExtension,
 } from "./display.ts";
 import { VizInputError } from "./errors.ts";
@@ -164,8 +165,7 @@ export function lossChart(metrics: readonly MetricsRow[] | string, opts: LossCha
     toSvg,
     [JUPYTER_DISPLAY]: async (): Promise<MimeBundle> => ({
       [VEGA_LITE_MIME]: spec,
-      "image/svg+xml": await toSvg(),
-      "text/plain": summary,
+      ...await pictureBundle(await toSvg(), summary),
     }),
     toFile: async (path) => {
       switch (extensionOf(path)) {

@@ -12,6 +12,7 @@
  */
 export { type Displayable, JUPYTER_DISPLAY, type MimeBundle, type SvgFigure } from "./display.ts";
 export { VizInputError } from "./errors.ts";
+export { settleJupyterOutputs, type SettleOptions } from "./jupyter_settle.ts";
 export {
   type LossChart,
   lossChart,

@@ -1,5 +1,5 @@
 /** notebooks/01_causality.ipynb: chunk-causal masks, the causality property live, influence grids. */
-import { code, md, type NotebookSpec, SVG } from "./cell.ts";
+import { code, md, type NotebookSpec, PNG, SVG } from "./cell.ts";
 
 export const causality: NotebookSpec = {
   file: "01_causality.ipynb",
@@ -24,11 +24,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import {
   chunkCausalCrossMask, chunkCausalMask, type CombinerKind, combinerOfKind, exampleBatch, foldIn, forward, init, layers, normal,
-  PRNGKey, setBackend, showInfluence, showMask, tiny, treeDispose, uniform, withCombiner, withFrames,
+  PRNGKey, setBackend, settleJupyterOutputs, showInfluence, showMask, tiny, treeDispose, uniform, withCombiner, withFrames,
 } from "../mod.ts";
 
 const { transformer } = layers;
 await setBackend("wasm");
+settleJupyterOutputs(); // each cell waits for its pictures to be published before it ends (viz/jupyter_settle.ts)
 `),
     md(`
 ## 1. The masks
@@ -44,7 +45,7 @@ const selfMask = chunkCausalMask(4, 3); // [T*n, T*n] = [12, 12], bool
 showMask(selfMask, { tokensPerChunk: 3, title: "chunk-causal self-attention: T = 4 chunks of n = 3 tokens" })
 `,
       {
-        expect: [SVG],
+        expect: [PNG, SVG],
         expectText: ["attention mask 12x12 (4 chunks of 3 tokens): 90 of 144 entries attend"],
       },
     ),
@@ -57,7 +58,7 @@ video and audio tokens): the queries of chunk *t* read the inputs of chunks <= *
 const crossMask = chunkCausalCrossMask(4, 2, 3); // [T*m, T*n] = [8, 12], bool
 showMask(crossMask, { chunks: 4, title: "chunk-causal cross-attention: m = 2 queries, n = 3 keys per chunk" })
 `,
-      { expect: [SVG], expectText: ["attention mask 8x12 (4 chunks", "60 of 96 entries attend"] },
+      { expect: [PNG, SVG], expectText: ["attention mask 8x12 (4 chunks", "60 of 96 entries attend"] },
     ),
     md(`
 ## 2. The causality property, live
@@ -178,7 +179,7 @@ async function showCombiner(kind: CombinerKind): Promise<void> {
 chunk-causal mask, then the last m tokens of each chunk.
 `),
     code(`await showCombiner("causal_transformer");`, {
-      expect: [SVG],
+      expect: [PNG, SVG],
       expectText: [
         "zero above the diagonal",
         "influence causal_transformer x = ",
@@ -190,7 +191,7 @@ chunk-causal mask, then the last m tokens of each chunk.
 on the past only through the memory M_t.
 `),
     code(`await showCombiner("ttm");`, {
-      expect: [SVG],
+      expect: [PNG, SVG],
       expectText: ["zero above the diagonal", "influence ttm x = ", "influence ttm h = "],
     }),
     md(`
@@ -198,7 +199,7 @@ on the past only through the memory M_t.
 cross-attention to the video and audio tokens, both chunk-causal (the cross mask of part 1).
 `),
     code(`await showCombiner("perceiver");`, {
-      expect: [SVG],
+      expect: [PNG, SVG],
       expectText: ["zero above the diagonal", "influence perceiver x = ", "influence perceiver h = "],
     }),
     md(`
@@ -206,7 +207,7 @@ cross-attention to the video and audio tokens, both chunk-causal (the cross mask
 causal layers and x_t is read at the appended tokens.
 `),
     code(`await showCombiner("cls");`, {
-      expect: [SVG],
+      expect: [PNG, SVG],
       expectText: ["zero above the diagonal", "influence cls x = ", "influence cls h = "],
     }),
     md(`

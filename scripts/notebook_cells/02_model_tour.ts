@@ -1,5 +1,5 @@
 /** notebooks/02_model_tour.ipynb: configs, the paper3b parameter tree, a synthetic clip, one forward pass. */
-import { code, HTML, md, type NotebookSpec, SVG } from "./cell.ts";
+import { code, HTML, md, type NotebookSpec, PNG, SVG } from "./cell.ts";
 
 export const modelTour: NotebookSpec = {
   file: "02_model_tour.ipynb",
@@ -22,11 +22,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Effect, Stream } from "effect";
 import {
   audioTokensPerChunk, avqa, combinerTokens, configs, countParams, decodeClip, exampleBatch, ffmpegLayer, forward, framesPerChunk,
-  init, type MirasolConfig, paper3b, paramShapes, PRNGKey, setBackend, showFrames, showParams, showSpectrogram, synthetic,
+  init, type MirasolConfig, paper3b, paramShapes, PRNGKey, setBackend, settleJupyterOutputs, showFrames, showParams, showSpectrogram, synthetic,
   treeDispose, videoTokensPerChunk,
 } from "../mod.ts";
 
 await setBackend("wasm");
+settleJupyterOutputs(); // each cell waits for its pictures to be published before it ends (viz/jupyter_settle.ts)
 
 /** A table the kernel renders as HTML (and prints as aligned text elsewhere). */
 function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]) {
@@ -121,7 +122,7 @@ for (const qa of rendered.questions) console.log(\`  Q: \${qa.question}  A: \${q
 const T = avqa.video.chunks, K = framesPerChunk(avqa);
 showFrames({ data: clip.video, shape: [T, K, 32, 32, 3] }, { title: "synthetic clip: 4 chunks of 8 frames" })
 `,
-      { expect: [SVG], expectText: ["video 32 frames of 32x32 in 4 chunk(s) of 8"] },
+      { expect: [PNG, SVG], expectText: ["video 32 frames of 32x32 in 4 chunk(s) of 8"] },
     ),
     md(`
 The spectrogram with the same four chunk boundaries: the tone is the bright horizontal band inside one chunk,
@@ -131,7 +132,7 @@ the one the printout above names.
       `
 showSpectrogram({ data: clip.audio, shape: clip.audioShape }, { chunks: T, title: "log-mel, 4 columns per frame" })
 `,
-      { expect: [SVG], expectText: ["spectrogram 128 frames x 64 mel bins in 4 chunk(s)"] },
+      { expect: [PNG, SVG], expectText: ["spectrogram 128 frames x 64 mel bins in 4 chunk(s)"] },
     ),
     md(`
 ## One forward pass, stage by stage

@@ -1,5 +1,5 @@
 /** notebooks/03_train_and_ask.ipynb: train on synthetic audio-video QA, then ask whole and streamed clips. */
-import { code, md, type NotebookSpec, SVG, VEGA_LITE } from "./cell.ts";
+import { code, md, type NotebookSpec, PNG, SVG, VEGA_LITE } from "./cell.ts";
 
 export const trainAndAsk: NotebookSpec = {
   file: "03_train_and_ask.ipynb",
@@ -21,6 +21,7 @@ real benchmark. What the notebook does check exactly is that the streamed answer
 import * as tf from "@tensorflow/tfjs-core";
 import { Effect, Stream } from "effect";
 import { setBackend } from "../transforms/backend.ts";
+import { settleJupyterOutputs } from "../viz/jupyter_settle.ts";
 import { PRNGKey } from "../transforms/random.ts";
 import { treeDispose } from "../transforms/tree.ts";
 import { tiny, withFrames } from "../model/mod.ts";
@@ -39,6 +40,7 @@ import type { Clip, Example } from "../data/types.ts";
 import { lossChart, showFrames } from "../viz/mod.ts";
 
 await setBackend("wasm");
+settleJupyterOutputs(); // each cell waits for its pictures to be published before it ends (viz/jupyter_settle.ts)
 `),
     md(`
 ## Data: rendered clips, decoded, with their questions
@@ -70,7 +72,7 @@ console.log(\`rendered and decoded \${trainCount} + \${testCount} clips in \${((
 showFrames({ data: testMedia[0].video, shape: [T, K, size, size, 3] }, { title: testClips[0].questions.map((q) => \`\${q.question} \${q.answer}\`).join(" / ") })
 `,
       {
-        expect: [SVG],
+        expect: [PNG, SVG],
         expectText: ["rendered and decoded 48 + 12 clips", "video [16, 16, 16, 3], log-mel [64, 8]"],
       },
     ),
@@ -159,7 +161,7 @@ await Promise.all(redraws);
 const [firstRow, lastRow] = [rows[0], rows[rows.length - 1]];
 console.log(\`\${result.step} steps in \${((performance.now() - trainStarted) / 1000).toFixed(0)} s (\${result.stopped}): text loss \${firstRow.text.toFixed(3)} -> \${lastRow.text.toFixed(3)}, total \${firstRow.total.toFixed(3)} -> \${lastRow.total.toFixed(3)}\`);
 `,
-      { expect: [VEGA_LITE, SVG], expectText: ["160 steps in", "(completed): text loss"] },
+      { expect: [VEGA_LITE, PNG, SVG], expectText: ["160 steps in", "(completed): text loss"] },
     ),
     md(`
 ## Asking the held-out clips

@@ -25,6 +25,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { loadGraphModel } from "@tensorflow/tfjs-converter";
 import { Effect } from "effect";
 import { setBackend } from "../transforms/backend.ts";
+import { settleJupyterOutputs } from "../viz/jupyter_settle.ts";
 import { valueAndGrad } from "../transforms/grad.ts";
 import { PRNGKey } from "../transforms/random.ts";
 import { treeFlatten } from "../transforms/tree.ts";
@@ -36,6 +37,7 @@ import { exportGraphModel, graphModelFromDir } from "../export/graphmodel.ts";
 import { writeBundle } from "../formats/tensor_bundle.ts";
 
 await setBackend("wasm");
+settleJupyterOutputs(); // each cell waits for its pictures to be published before it ends (viz/jupyter_settle.ts)
 
 const config = tiny, shapes = { batch: 2, textLength: 8 };
 const params = init(PRNGKey(1), config);

@@ -23,5 +23,7 @@ export const code = (
 ): CellSpec => ({ kind: "code", source: tidy(source), ...checks });
 
 export const SVG = "image/svg+xml";
+/** Every picture also comes as PNG, for frontends that do not show SVG (untrusted JupyterLab, VS Code, GitHub). */
+export const PNG = "image/png";
 export const HTML = "text/html";
 export const VEGA_LITE = "application/vnd.vegalite.v5+json";

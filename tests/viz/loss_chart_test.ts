@@ -84,10 +84,13 @@ Deno.test("lossChart({log: true}) uses log y scales and leaves out non-positive 
   compile(chart.spec as never);
 });
 
-Deno.test("lossChart() renders in Jupyter as Vega-Lite plus a static SVG drawn by Vega, one line per term", async () => {
+Deno.test("lossChart() renders in Jupyter as Vega-Lite plus a static SVG drawn by Vega and its PNG, one line per term", async () => {
   const chart = lossChart(run(20), { title: "run 1" });
   const bundle = await chart[JUPYTER_DISPLAY]();
-  assert.deepEqual(Object.keys(bundle).sort(), [VEGA_LITE_MIME, "image/svg+xml", "text/plain"].sort());
+  assert.deepEqual(
+    Object.keys(bundle).sort(),
+    [VEGA_LITE_MIME, "image/png", "image/svg+xml", "text/plain"].sort(),
+  );
   assert.equal(bundle[VEGA_LITE_MIME], chart.spec);
   const [svg] = await parseXml([bundle["image/svg+xml"] as string]);
   assert.equal(svg.tag, "svg");

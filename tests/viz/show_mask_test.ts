@@ -158,9 +158,9 @@ Deno.test("showMask().toFile('x.png') writes the cells with boundary lines at th
   }
 });
 
-Deno.test("showMask() renders in Jupyter as SVG with a one-line summary", async () => {
+Deno.test("showMask() renders in Jupyter as PNG and SVG with a one-line summary", async () => {
   const bundle = await showMask(blockCausal(4, 2), { chunks: 4 })[JUPYTER_DISPLAY]();
-  assert.deepEqual(Object.keys(bundle).sort(), ["image/svg+xml", "text/plain"]);
+  assert.deepEqual(Object.keys(bundle).sort(), ["image/png", "image/svg+xml", "text/plain"]);
   assert.equal(
     bundle["text/plain"],
     "attention mask 8x8 (4 chunks of 2 tokens): 40 of 64 entries attend (63%)",

@@ -125,7 +125,7 @@ export const tiny: AudioVideoConfig = validateConfig({
     tieEmbeddings: true,
   },
   losses: pretrainWeights,
-  latentStopGradient: false,
+  latentStopGradient: false, // unit tests set it per test where it matters
   dropout: 0,
 });
 
@@ -170,7 +170,10 @@ export const small: AudioVideoConfig = validateConfig({
     tieEmbeddings: true,
   },
   losses: pretrainWeights,
-  latentStopGradient: false,
+  // The measured choice (bench/avqa, 3 seeds, train-mode TF export): without stop-gradient the Combiner
+  // makes x_{t+1} easy to predict instead (x's spread across tokens 0.04 vs 0.44, effective rank 2.4 vs
+  // 4.1) while answer accuracy stays within the seeds' spread; a stop-gradient target keeps x informative.
+  latentStopGradient: true,
   dropout: 0,
 });
 
@@ -216,7 +219,10 @@ export const base: AudioVideoConfig = validateConfig({
     tieEmbeddings: true,
   },
   losses: pretrainWeights,
-  latentStopGradient: false,
+  // The measured choice (bench/avqa, 3 seeds, train-mode TF export): without stop-gradient the Combiner
+  // makes x_{t+1} easy to predict instead (x's spread across tokens 0.04 vs 0.44, effective rank 2.4 vs
+  // 4.1) while answer accuracy stays within the seeds' spread; a stop-gradient target keeps x informative.
+  latentStopGradient: true,
   dropout: 0.1,
 });
 
@@ -267,7 +273,10 @@ export const paper3b: AudioVideoConfig = validateConfig({
     tieEmbeddings: true,
   },
   losses: pretrainWeights,
-  latentStopGradient: false,
+  // The measured choice (bench/avqa, 3 seeds, train-mode TF export): without stop-gradient the Combiner
+  // makes x_{t+1} easy to predict instead (x's spread across tokens 0.04 vs 0.44, effective rank 2.4 vs
+  // 4.1) while answer accuracy stays within the seeds' spread; a stop-gradient target keeps x informative.
+  latentStopGradient: true,
   dropout: 0.1,
 });
 
@@ -312,7 +321,7 @@ export const avqa: AudioVideoConfig = validateConfig({
     tieEmbeddings: true,
   },
   losses: { latent: 0.25, reconstruction: 1, text: 1 },
-  latentStopGradient: false,
+  latentStopGradient: false, // pinned: the recorded ablation grid's `full` row (its `stopgrad` row is the default)
   dropout: 0,
 });
 

@@ -118,8 +118,9 @@ export type MirasolConfig = {
   readonly losses: LossWeights;
   /**
    * Treat x_{t+1} as a constant target in the latent loss. The paper is silent; it says the loss is
-   * "used ... to control the latent representation of the Combiner output", so x gets gradients from
-   * both sides by default (lucidrains/mirasol-pytorch does not detach its target either).
+   * "used ... to control the latent representation of the Combiner output" (lucidrains/mirasol-pytorch
+   * does not detach its target). The presets small, base and paper3b set it: measured, x collapses
+   * without it (config.ts); tiny and avqa keep false (unit tests; the recorded ablation grid).
    */
   readonly latentStopGradient: boolean;
   /** Dropout rate inside every transformer block during training. */

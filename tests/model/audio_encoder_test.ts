@@ -121,7 +121,10 @@ Deno.test("with shareBackbone false, each modality has its own backbone and uses
   const batch = exampleBatch(PRNGKey(1), c);
   const audioOf = (q: MirasolParams) =>
     tf.tidy(() =>
-      audioEncoder.apply(q.audio_encoder!, q.audio_encoder!.backbone!, batch.audio, { config: c, train: false })
+      audioEncoder.apply(q.audio_encoder!, q.audio_encoder!.backbone!, batch.audio, {
+        config: c,
+        train: false,
+      })
         .arraySync()
     );
   assert.deepEqual(audioOf(bump(p, /^video_encoder\/backbone\//)), audioOf(p));

@@ -325,4 +325,11 @@ export const avqa: AudioVideoConfig = validateConfig({
   dropout: 0,
 });
 
+/**
+ * §3.6's long-video setting: "512 = 16 chunks x 32 frames", the same parameters as paper3b (every
+ * parameter is sized by kernels and widths, `withFrames`), 32 frames per chunk, sampled uniformly over
+ * a long video (data/decode.ts `sampling: "uniform"`, the ActivityNet-QA / NExT-QA protocol).
+ */
+export const paper512: AudioVideoConfig = withFrames({ ...paper3b, name: "paper512" }, 512, 16);
+
 export const configs = { tiny, small, base, paper3b, avqa } as const;

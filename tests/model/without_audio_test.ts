@@ -9,6 +9,7 @@ import {
   audioTokensPerChunk,
   ConfigError,
   paper3b,
+  paper512,
   tiny,
   validateConfig,
   videoTokensPerChunk,
@@ -107,4 +108,17 @@ Deno.test("paper3b without audio: paramShapes drops exactly the audio encoder, a
   assert.equal(audioEncoder, (16 * 16 + 1) * 2048);
   const long = paramShapes(init, withoutAudio(withFrames(paper3b, 512, 16))) as never;
   assert.equal(countParams(long), countParams(none as never));
+});
+
+Deno.test("paper512: 16 chunks of 32 frames with paper3b's parameters, slots still 16 video + 16 audio", () => {
+  assert.equal(paper512.video.frames, 512);
+  assert.equal(paper512.video.chunks, 16);
+  assert.equal(
+    countParams(paramShapes(init, paper512) as never),
+    countParams(paramShapes(init, paper3b) as never),
+  );
+  const s = slotSources(paper512);
+  assert.deepEqual([s.filter((x) => x === "video").length, s.filter((x) => x === "audio").length], [16, 16]);
+  // Four times the audio of a 128-frame chunk: the audio alone could have filled every slot.
+  assert.equal(audioTokensPerChunk(paper512), 4 * audioTokensPerChunk(paper3b));
 });

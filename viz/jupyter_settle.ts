@@ -29,12 +29,12 @@ export type SettleOptions = {
 };
 
 /**
- * Wraps the kernel's result publisher so that every cell waits `settleMs` (default 100) before the
+ * Wraps the kernel's result publisher so that every cell waits `settleMs` (default 400: 100 lost a picture once under a loaded 2-core test run) before the
  * kernel reports it done. Calling it again (re-running the first cell) only updates the wait. Throws
  * outside the Deno kernel, or on a Deno whose kernel has no `broadcastResult` to wrap.
  */
 export function settleJupyterOutputs(opts: SettleOptions = {}): void {
-  const settleMs = opts.settleMs ?? 100;
+  const settleMs = opts.settleMs ?? 400;
   if (!(settleMs >= 0) || !Number.isFinite(settleMs)) {
     throw new Error(`Cannot settle Jupyter outputs: expected settleMs >= 0, got ${settleMs}`);
   }

@@ -25,7 +25,7 @@ import {
 import { setBackend } from "../transforms/backend.ts";
 import { valueAndGrad } from "../transforms/grad.ts";
 import { foldIn, normalValues, PRNGKey } from "../transforms/random.ts";
-import { type Tree, treeDispose } from "../transforms/tree.ts";
+import { type Tree, treeDispose, treeLeaves } from "../transforms/tree.ts";
 import { combinerFlops } from "./_flops.ts";
 import { profileWork, timeWork } from "./_measure.ts";
 import { markdownTable, mib, ms, relChange, sig, type Table } from "./_table.ts";
@@ -49,6 +49,8 @@ type Row = {
   ms: number;
   wallMs: number;
   peak: number;
+  /** wasm heap high-water of fwd+bwd in a fresh process, bytes above what the process had before */
+  heap: number;
   flops: number;
   first: number;
   last: number;
@@ -57,7 +59,7 @@ type Row = {
 };
 
 /** Fewer repetitions where one run takes seconds. */
-const repsFor = (T: number) => (T >= 16 ? { warmup: 0, reps: 1 } : { warmup: 1, reps: 3 });
+const repsFor = (T: number) => (T >= 32 ? { warmup: 1, reps: 1 } : { warmup: 1, reps: 5 });
 
 async function measure(kind: CombinerKind, T: number): Promise<Row> {
   const c = combinerConfig(kind, T);
@@ -114,6 +116,7 @@ async function measure(kind: CombinerKind, T: number): Promise<Row> {
     ms: time.cpuMedianMs,
     wallMs: time.medianMs,
     peak: prof.peakBytes,
+    heap: await heapHighWater(kind, T),
     flops: 3 * combinerFlops(c, BATCH, T, n),
     first: await stepLatency(0),
     last: await stepLatency(T - 1),
@@ -162,9 +165,11 @@ export async function combinerCostTables(chunks: readonly number[]): Promise<Tab
       "TTM time",
       "causal wall ms",
       "TTM wall ms",
-      "causal MiB",
-      "TTM MiB",
+      "causal heap MiB",
+      "TTM heap MiB",
       "TTM memory",
+      "causal tensor MiB",
+      "TTM tensor MiB",
       "causal GFLOP",
       "TTM GFLOP",
     ],
@@ -178,17 +183,21 @@ export async function combinerCostTables(chunks: readonly number[]): Promise<Tab
         relChange(b.ms, a.ms),
         ms(a.wallMs),
         ms(b.wallMs),
+        mib(a.heap),
+        mib(b.heap),
+        relChange(b.heap, a.heap),
         mib(a.peak),
         mib(b.peak),
-        relChange(b.peak, a.peak),
         sig(a.flops / 1e9),
         sig(b.flops / 1e9),
       ];
     }),
     notes: [
-      "valueAndGrad of mean(x^2) over the Combiner's params, the Combiner alone on u [B, T, n, D]; median of 3 (1 for T >= 16).",
+      "valueAndGrad of mean(x^2) over the Combiner's params, the Combiner alone on u [B, T, n, D]; median of 5 after a warm-up (1 for T >= 32).",
       "ms: process CPU time (single-threaded wasm: the wall time on an idle core); wall ms: as measured on this shared machine.",
-      "MiB: peak live tensor bytes above the baseline (tf.profile, per kernel). GFLOP: matmul FLOPs of fwd+bwd (3x forward, bench/_flops.ts).",
+      "heap MiB: what the wasm heap grew by over two fwd+bwd in a fresh process (its high-water mark: the memory really used); TTM memory compares these.",
+      "tensor MiB: tf.profile's peak live tensor bytes, which counts a buffer again for each tensor sharing it (reshapes, the tape's saved clones).",
+      "GFLOP: matmul FLOPs of fwd+bwd (3x forward, bench/_flops.ts).",
     ],
   };
   const stream: Table = {
@@ -222,7 +231,44 @@ export async function combinerCostTables(chunks: readonly number[]): Promise<Tab
   return [cost, stream];
 }
 
-if (import.meta.main) {
+/**
+ * The bytes fwd+bwd really occupies: the wasm heap grows to its high-water mark and never shrinks, so
+ * a fresh process reads it after. tf.profile's bytes count each tensor, and tensors that share one
+ * buffer (reshapes, the saved clones of the gradient tape) count again for each.
+ */
+async function heapHighWater(kind: CombinerKind, T: number): Promise<number> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--heap-of", kind, String(T)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`combiner_cost: the heap child for ${kind} T=${T} failed`);
+  return Number(new TextDecoder().decode(out.stdout).trim().split("\n").pop());
+}
+
+/** In the child: heap bytes added by two fwd+bwd of the Combiner on u, after params and u exist. */
+async function heapOf(kind: CombinerKind, T: number): Promise<number> {
+  const c = combinerConfig(kind, T);
+  const n = videoTokensPerChunk(c) + audioTokensPerChunk(c), D = c.width.dim;
+  const p = combiner.init(PRNGKey(0), c);
+  const u = tf.tensor(normalValues(foldIn(PRNGKey(1), T), BATCH * T * n * D), [BATCH, T, n, D]);
+  const lossOf = valueAndGrad((q: combiner.CombinerParams) =>
+    tf.mean(tf.square(combiner.apply(q, u, { config: c, train: false }))) as tf.Scalar
+  );
+  const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+  const before = heap();
+  for (let i = 0; i < 2; i++) {
+    const { value, grads } = lossOf(p);
+    await value.data();
+    tf.dispose([value, ...treeLeaves(grads as unknown as Tree<tf.Tensor>)]);
+  }
+  return heap() - before;
+}
+
+if (import.meta.main && Deno.args[0] === "--heap-of") {
+  await setBackend("wasm");
+  console.log(await heapOf(Deno.args[1] as CombinerKind, Number(Deno.args[2])));
+} else if (import.meta.main) {
   const arg = Deno.args.indexOf("--chunks");
   const chunks = arg >= 0 ? Deno.args[arg + 1].split(",").map(Number) : [2, 4, 8, 16, 32];
   await setBackend("wasm");

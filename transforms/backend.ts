@@ -51,8 +51,12 @@ export async function setBackend(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name) throw new BackendError(name, "tfjs failed to initialise it");
   await tf.ready();
-  // The shipped wasm BatchMatMul leaves XNNPACK for transposed or batched operands (dense backward).
-  if (name === "wasm") (await import("./wasm_matmul.ts")).installWasmMatMul();
+  if (name === "wasm") {
+    // The shipped BatchMatMul leaves XNNPACK for transposed or batched operands (dense backward),
+    // and the shipped Identity copies every tensor the gradient tape saves.
+    (await import("./wasm_matmul.ts")).installWasmMatMul();
+    (await import("./wasm_identity.ts")).installWasmSharedIdentity();
+  }
   silenceNodeBanner();
 }
 

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "./gradients/mod.ts";
+import { gradientsFreeingAsGoing } from "./backprop.ts";
 import { type MapLeaves, type Tree, treeFlatten, treeUnflatten } from "./tree.ts";
 
 export type Grads<P> = MapLeaves<P, tf.Tensor>;
@@ -43,9 +44,9 @@ export function valueAndGrad<P, A extends unknown[]>(
       aux = keepAll(out.aux);
       return checkScalar(out.loss);
     };
-    // tf.valueAndGrads throws when any input is unused; the engine call with allowNoGradients
-    // returns undefined for those instead, which become zeros below.
-    const { value, grads } = tf.engine().gradients(forward, leaves, undefined, true);
+    // Unused inputs get undefined gradients (tf.valueAndGrads would throw), which become zeros below;
+    // the reverse pass frees each gradient and saved tensor once nothing still needs it.
+    const { value, grads } = gradientsFreeingAsGoing(forward, leaves);
     const filled = leaves.map((l, i) => grads[i] ?? tf.zerosLike(l));
     const tree = treeUnflatten(treedef, filled) as Grads<P>;
     return opts.hasAux
